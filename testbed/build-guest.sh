@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-guest.sh [FLAVOR]: everything the guest runs that is not the
+# kernel: the testbed's own tools (build/guest-bin), the data image the
+# client NVMe serves (build/data.img), and the kselftests built from the
+# same tree against its exported UAPI headers (build/selftests/).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$TESTBED/topology.sh"
+
+flavor=${1:-debug}
+obj=$BUILD/obj-$flavor
+tree=$BUILD/linux
+need gcc make
+[ -d "$obj" ] || die "no kernel build in $obj: run 'make kernel'"
+
+# UAPI headers of the series' own tree.
+make -s -C "$tree" O="$obj" headers_install >/dev/null
+hdr="-isystem $obj/usr/include"
+
+bin=$BUILD/guest-bin
+mkdir -p "$bin"
+CFLAGS=(-O2 -g -Wall -Wextra -Werror)
+gcc "${CFLAGS[@]}" -o "$bin/mkimage" "$TESTBED/guest/mkimage.c"
+gcc "${CFLAGS[@]}" -o "$bin/p2pread" "$TESTBED/guest/p2pread.c" -luring
+phase_note "guest tools in $bin"
+
+if [ ! -f "$BUILD/data.img" ] || [ "$(stat -c %s "$BUILD/data.img")" != $((DATA_MB << 20)) ]; then
+	"$bin/mkimage" "$BUILD/data.img" "$DATA_MB"
+	phase_note "data image: $DATA_MB MiB pattern in $BUILD/data.img"
+fi
+
+# The vfio selftests (upstream ones and, once the series has them, p2p/).
+st=$BUILD/selftests/vfio
+rm -rf "$st"
+mkdir -p "$st"
+make -s -C "$tree/tools/testing/selftests/vfio" OUTPUT="$BUILD/selftests/build-vfio" \
+	KHDR_INCLUDES="$hdr" >"$BUILD/selftests-build.log" 2>&1 ||
+	{ tail -n 30 "$BUILD/selftests-build.log"; die "vfio selftests do not build"; }
+make -s -C "$tree/tools/testing/selftests/vfio" OUTPUT="$BUILD/selftests/build-vfio" \
+	KHDR_INCLUDES="$hdr" INSTALL_PATH="$st" install >>"$BUILD/selftests-build.log" 2>&1 ||
+	{ tail -n 30 "$BUILD/selftests-build.log"; die "vfio selftests do not install"; }
+phase_note "vfio selftests in $st: $(cd "$st" && ls -p | grep -v / | tr '\n' ' ')"

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: the whole test suite from a fresh machine. Every phase prints
+# its time; every check counts; the last line is "N passed, N failed,
+# N skipped" and the exit status is non-zero on any failure.
+#
+#   deps -> fetch -> series (applies, round-trips) -> tree -> kernel (debug)
+#        -> guest tools + selftests -> boot p2p topology -> boot nop2p topology
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$TESTBED/results.sh"
+. "$TESTBED/series-check.sh"
+. "$TESTBED/vm.sh"
+
+FLAVOR=${FLAVOR:-debug}
+rm -f "$RESULTS_LOG"
+T0=$(date +%s)
+
+# A phase that fails stops the run: nothing after it could mean anything.
+must() {
+	local name=$1
+	shift
+	if phase "$name" "$@"; then
+		result pass "$name"
+	else
+		result fail "$name"
+		echo "== total $(( $(date +%s) - T0 ))s"
+		results_summary
+		exit 1
+	fi
+}
+
+must deps "$TESTBED/deps.sh"
+must fetch "$TESTBED/fetch-base.sh"
+must "series check" series_check
+must tree "$TESTBED/mktree.sh"
+must "kernel build ($FLAVOR)" "$TESTBED/build-kernel.sh" "$FLAVOR"
+must "guest tools and selftests" "$TESTBED/build-guest.sh" "$FLAVOR"
+
+export GUEST_ENV="TESTBED=$TESTBED
+GUEST_BIN=$BUILD/guest-bin
+SELFTESTS=$BUILD/selftests"
+t=$(date +%s)
+vm_run p2p check-p2p "$TESTBED/plans/check-p2p.plan" "$FLAVOR"
+echo "== boot check-p2p: done in $(( $(date +%s) - t ))s"
+t=$(date +%s)
+vm_run nop2p check-nop2p "$TESTBED/plans/check-nop2p.plan" "$FLAVOR"
+echo "== boot check-nop2p: done in $(( $(date +%s) - t ))s"
+
+echo "== total $(( $(date +%s) - T0 ))s"
+results_summary
