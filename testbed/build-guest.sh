@@ -34,7 +34,7 @@ fi
 # The vfio selftests (upstream ones and, once the series has them, p2p/).
 st=$BUILD/selftests/vfio
 rm -rf "$st"
-mkdir -p "$st"
+mkdir -p "$st" "$BUILD/selftests/build-vfio"
 make -s -C "$tree/tools/testing/selftests/vfio" OUTPUT="$BUILD/selftests/build-vfio" \
 	KHDR_INCLUDES="$hdr" >"$BUILD/selftests-build.log" 2>&1 ||
 	{ tail -n 30 "$BUILD/selftests-build.log"; die "vfio selftests do not build"; }

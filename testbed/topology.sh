@@ -14,6 +14,10 @@
 # between root ports crosses the host bridge, which p2pdma allows for an
 # AMD Zen CPU: TOPOLOGY=p2p (-cpu EPYC-Rome) can do P2P, TOPOLOGY=nop2p
 # (-cpu max) cannot and must fail cleanly.
+#
+# The vIOMMU has no interrupt remapping (intremap=off), so VFIO is told to
+# accept MSIs without isolation (allow_unsafe_interrupts): a test-bed
+# setting, never a production one.
 
 GUEST_MEM=${GUEST_MEM:-4G}
 GUEST_CPUS=${GUEST_CPUS:-2}
@@ -52,5 +56,5 @@ qemu_cmd() {
 		-device virtio-9p-pci,fsdev=results,mount_tag=results
 
 		-kernel "$kernel"
-		-append "console=ttyS0 root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000 ro init=$TESTBED/guest/init.sh intel_iommu=on iommu.passthrough=1 oops=panic panic=-1 kasan.fault=report")
+		-append "console=ttyS0 root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000 ro init=$TESTBED/guest/init.sh intel_iommu=on iommu.passthrough=1 iommufd.allow_unsafe_interrupts=1 vfio_iommu_type1.allow_unsafe_interrupts=1 oops=panic panic=-1 kasan.fault=report")
 }

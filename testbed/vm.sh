@@ -32,11 +32,11 @@ vm_run() {
 	timeout -k 10 "$boot_timeout" "${QEMU[@]}" < /dev/null > "$res/qemu.log" 2>&1 &
 	local qpid=$!
 	# Progress: echo the guest's own lines as they come.
-	tail -n +1 -F "$console" 2>/dev/null | grep --line-buffered -a '^guest: ' | sed -u 's/^/   /' &
+	tail --pid=$qpid -n +1 -F "$console" 2>/dev/null |
+		grep --line-buffered -a '^guest: ' | sed -u 's/^/   /' &
 	local tpid=$!
 	wait $qpid
 	rc=$?
-	kill $tpid 2>/dev/null
 	wait $tpid 2>/dev/null
 	echo "== boot $name: guest ran $(( $(date +%s) - t0 ))s"
 

@@ -55,5 +55,6 @@ fi
 dmesg > $R/dmesg.txt
 echo "guest: done"
 sync
+# PID 1 must not exit: that would panic. Power off and wait for it.
 echo o > /proc/sysrq-trigger
-sleep 10
+while :; do sleep 60; done

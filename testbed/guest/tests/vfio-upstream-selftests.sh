@@ -9,7 +9,7 @@ bdf=$1
 shift
 dir=$SELFTESTS/vfio
 export TMPDIR=/tmp
-bash "$dir/scripts/setup.sh" "$bdf" > /tmp/vfio-setup.log 2>&1 || {
+bash "$dir/setup.sh" "$bdf" > /tmp/vfio-setup.log 2>&1 || {
 	echo "TAP version 13"; echo "1..1"
 	echo "not ok 1 bind $bdf to vfio-pci with scripts/setup.sh"
 	sed 's/^/# /' /tmp/vfio-setup.log
@@ -34,7 +34,7 @@ for t in "$@"; do
 	grep -E '^# (FAIL|  RUN|     OK|SKIP)|^# .*(error|assert)' /tmp/$t.out | head -n 40 >> /tmp/vfio-selftests.comments
 	[ $r = 0 ] || [ $r = 4 ] || { echo "# $t exited $r"; tail -n 20 /tmp/$t.out | sed 's/^/# /'; }
 done
-bash "$dir/scripts/cleanup.sh" > /dev/null 2>&1
+bash "$dir/cleanup.sh" > /dev/null 2>&1
 echo "TAP version 13"
 echo "1..$(wc -l < $out)"
 awk '{ sub(/^(not )?ok [0-9]+/, ($1 == "not" ? "not ok " : "ok ") NR); print }' $out
