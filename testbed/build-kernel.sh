@@ -27,24 +27,25 @@ want=$(cat "${frags[@]}" | sha256sum)
 if [ ! -f "$obj/.config" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	"${KMAKE[@]}" tinyconfig >/dev/null
 	"$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "${frags[@]}" >/dev/null
-	"${KMAKE[@]}" olddefconfig >/dev/null
-	# A fragment symbol that did not stick means a dependency is missing:
-	# say which, rather than boot a kernel without the feature.
-	bad=0
-	for f in "${frags[@]}"; do
-		while IFS= read -r line; do
-			case $line in
-			CONFIG_*=n) sym=${line%%=*}
-				grep -q "^$sym=" "$obj/.config" && { echo "  $sym: wanted n, got $(grep "^$sym=" "$obj/.config")"; bad=1; } ;;
-			CONFIG_*=*) grep -qxF "$line" "$obj/.config" ||
-				{ echo "  ${line%%=*}: wanted ${line#*=}, got $(grep -E "^(# )?${line%%=*}[= ]" "$obj/.config" || echo unset)"; bad=1; } ;;
-			esac
-		done < "$f"
-	done
-	[ $bad = 0 ] || die "kernel config for $flavor does not have what the fragments ask for (see above)"
 	echo "$want" > "$stamp"
 	phase_note "configured $flavor in $obj"
 fi
+# New symbols from the series take their defaults, never a prompt.
+"${KMAKE[@]}" olddefconfig >/dev/null
+# A fragment symbol that did not stick means a dependency is missing: say
+# which, rather than boot a kernel without the feature.
+bad=0
+for f in "${frags[@]}"; do
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=n) sym=${line%%=*}
+			grep -q "^$sym=" "$obj/.config" && { echo "  $sym: wanted n, got $(grep "^$sym=" "$obj/.config")"; bad=1; } ;;
+		CONFIG_*=*) grep -qxF "$line" "$obj/.config" ||
+			{ echo "  ${line%%=*}: wanted ${line#*=}, got $(grep -E "^(# )?${line%%=*}[= ]" "$obj/.config" || echo unset)"; bad=1; } ;;
+		esac
+	done < "$f"
+done
+[ $bad = 0 ] || { rm -f "$stamp"; die "kernel config for $flavor does not have what the fragments ask for (see above)"; }
 "${KMAKE[@]}" bzImage
 ln -sfn "$obj/arch/x86/boot/bzImage" "$BUILD/bzImage-$flavor"
 phase_note "kernel: $(cat "$obj/include/config/kernel.release" 2>/dev/null) ($flavor) $BUILD/bzImage-$flavor"

@@ -23,7 +23,8 @@ series_check() {
 	paths=$(for p in $(series_list "$TOP/patches"); do
 		sed -n 's|^diff --git a/\(.*\) b/\(.*\)$|/\1\n/\2|p' "$TOP/patches/$p" 2>/dev/null
 	done | sort -u)
-	git -C "$tmp" sparse-checkout set --no-cone ${paths:-/MAINTAINERS} >/dev/null 2>&1
+	# .gitattributes decide the hunk headers format-patch writes (diff=cpp).
+	git -C "$tmp" sparse-checkout set --no-cone .gitattributes ${paths:-/MAINTAINERS} >/dev/null 2>&1
 	git -C "$tmp" checkout -q -B p2p base
 	series_configure "$tmp"
 	local n

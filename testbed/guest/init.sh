@@ -26,6 +26,7 @@ echo "guest: up after $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
 # What the host passes (paths) and what is found here (BDFs, block
 # device) are exported to every test.
 set -a
+RESULTS_DIR=$R
 [ -f $R/env ] && . $R/env
 . "$(dirname "$0")/devices.sh"
 guest_find_devices > $R/devices

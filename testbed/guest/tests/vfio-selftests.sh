@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vfio-upstream-selftests.sh BDF TEST...: bind BDF to vfio-pci with the
-# selftests' own setup script and run the upstream VFIO selftests shipped
-# in the tree against it; their kselftest TAP is re-numbered into one plan.
+# vfio-selftests.sh BDF TEST...: bind BDF to vfio-pci with the
+# selftests' own setup script and run VFIO selftests built from the
+# tree (upstream ones, and the series' p2p/ ones) against it; their
+# kselftest TAP is re-numbered into one plan.
 # The device is given back to its driver afterwards.
 bdf=$1
 shift
@@ -23,6 +24,8 @@ for t in "$@"; do
 	# shellcheck disable=SC2086
 	"$dir/$t" $bdf > /tmp/$t.out 2>&1
 	r=$?
+	# The whole output stays with the results, named after the device.
+	[ -n "${RESULTS_DIR:-}" ] && cp /tmp/$t.out "$RESULTS_DIR/selftest-$bdf-$t.log"
 	[ $r = 0 ] || [ $r = 4 ] || rc=1
 	# Top-level result lines only, prefixed with the program name.
 	grep -E '^(not )?ok [0-9]+ ' /tmp/$t.out | while IFS= read -r line; do

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The commands of vfio-p2p.  Each returns the exit status of the program.
+ */
+#ifndef VFIO_P2P_CMDS_H
+#define VFIO_P2P_CMDS_H
+
+#include "args.h"
+
+/* Exit statuses besides a COMMAND's own */
+#define EXIT_NOT_READY	1	/* the system is not ready, or the operation failed */
+#define EXIT_USAGE	2
+
+int cmd_probe(const struct p2p_opts *o);
+int cmd_register(const struct p2p_opts *o);
+int cmd_where(const struct p2p_opts *o);
+int cmd_read(const struct p2p_opts *o);
+
+/* Print @text (lines from explain_*()) to stderr after "vfio-p2p: " */
+void print_explained(const char *text);
+
+#endif /* VFIO_P2P_CMDS_H */

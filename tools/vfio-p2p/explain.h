@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Error messages a person can act on.  Each function appends to a string
+ * buffer: the first line says what is wrong, the following ones, indented,
+ * what to do about it.
+ */
+#ifndef VFIO_P2P_EXPLAIN_H
+#define VFIO_P2P_EXPLAIN_H
+
+#include <stdint.h>
+
+#include "pci.h"
+#include "util.h"
+
+enum p2p_op {
+	OP_PROBE,	/* VFIO_DEVICE_FEATURE_PROBE */
+	OP_GET,
+	OP_REGISTER,
+	OP_UNREGISTER,
+};
+
+struct p2p_ctx {
+	const char *bdf;
+	int bar;
+	uint64_t offset;
+	uint64_t size;			/* 0: to the end of the BAR */
+	const struct pci_bar *b;	/* from sysfs, NULL if unknown */
+};
+
+/* The device is not bound to vfio-pci: how to bind it */
+void explain_not_vfio(struct sbuf *sb, const char *bdf, const char *driver);
+/* IOMMU group @group is not viable: the other devices and their drivers */
+void explain_group(struct sbuf *sb, const char *bdf, int group,
+		   const struct pci_group_member *m, int n);
+/* The device has no IOMMU group */
+void explain_no_group(struct sbuf *sb, const char *bdf);
+/* The device is open elsewhere; @users as from proc_users_of() */
+void explain_in_use(struct sbuf *sb, const char *bdf, const char *users);
+/* VFIO_DEVICE_FEATURE_P2P_REGISTER failed with -@err */
+void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
+		     const struct p2p_ctx *c);
+/*
+ * An O_DIRECT read from @dev (PCI device @client, "" if unknown) into the
+ * p2pmem of @provider failed with -@err.
+ */
+void explain_read(struct sbuf *sb, int err, const char *dev,
+		  const char *client, const char *provider);
+/* mmap() of p2pmem/allocate (@path) failed with -@err */
+void explain_mmap(struct sbuf *sb, int err, const char *path, uint64_t len,
+		  const char *bdf);
+
+#endif /* VFIO_P2P_EXPLAIN_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small helpers of vfio-p2p that need neither a device nor the kernel
+ * headers of the series: number parsing and printing, bounded string
+ * building, small sysfs/procfs file reads, and the POSIX cksum CRC.
+ */
+#ifndef VFIO_P2P_UTIL_H
+#define VFIO_P2P_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define SZ_4K		0x1000ULL
+#define SZ_2M		0x200000ULL
+
+/*
+ * The granule in which the kernel creates struct pages for device memory
+ * (memory hotplug subsection, memremap_compat_align()): 2 MiB on x86_64
+ * and arm64 with 4 KiB pages.
+ */
+#define P2P_GRANULE	SZ_2M
+/* Size of struct page per 4 KiB page of registered BAR */
+#define P2P_PAGE_STRUCT	64ULL
+
+/* A string being built in a fixed buffer; output is truncated, never overrun */
+struct sbuf {
+	char *buf;
+	size_t len;
+	size_t pos;
+};
+
+void sbuf_init(struct sbuf *sb, char *buf, size_t len);
+void sbuf_printf(struct sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Parse a number: decimal, 0x hex or 0 octal, optionally followed by a
+ * binary multiplier K, M, G, T (also KiB, MiB, ...).  Returns 0 or -EINVAL
+ * (not a number, trailing junk) or -ERANGE (does not fit in 64 bits).
+ */
+int parse_u64(const char *s, uint64_t *out);
+/* Hex number with or without 0x, as an address; 0 or -EINVAL/-ERANGE */
+int parse_addr(const char *s, uint64_t *out);
+
+/* "256 MiB", "4 KiB", "3 B", "1.5 GiB"; returns @buf */
+const char *fmt_size(uint64_t n, char *buf, size_t len);
+
+/*
+ * Read a small file into @buf, NUL terminated, trailing newlines removed.
+ * Returns the length or -errno.
+ */
+ssize_t read_text(const char *path, char *buf, size_t len);
+/* A file holding one number (as parse_u64 reads it); 0 or -errno */
+int read_u64_file(const char *path, uint64_t *out);
+
+/* Whether the calling process has CAP_SYS_RAWIO in its effective set */
+bool have_cap_sys_rawio(void);
+
+/*
+ * The processes that have any of @paths open, as "pid 12 (qemu), pid 34
+ * (fio)" in @out (empty if none).  Returns the number of processes.
+ */
+int proc_users_of(const char *const *paths, int npaths, char *out, size_t len);
+
+/* POSIX cksum(1): update the CRC with data, then finish with the length */
+uint32_t cksum_update(uint32_t crc, const void *data, size_t len);
+uint32_t cksum_finish(uint32_t crc, uint64_t total_len);
+
+/* Print "vfio-p2p: " and the message to stderr */
+void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* VFIO_P2P_UTIL_H */

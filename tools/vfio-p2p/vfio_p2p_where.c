@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Decode where a p2pmem/allocate mapping lies in its BAR, from
+ * /proc/<pid>/maps.  See vfio_p2p_where.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfio_p2p_where.h"
+
+#define P2PMEM_SUFFIX	"/p2pmem/allocate"
+#define DELETED_SUFFIX	" (deleted)"
+
+int vfio_p2p_parse_maps_line(char *line, struct vfio_p2p_map *m)
+{
+	unsigned long long start, end, pgoff, inode;
+	unsigned int maj, min;
+	char perms[8];
+	size_t len;
+	char *path;
+	int n = -1;
+
+	memset(m, 0, sizeof(*m));
+	len = strlen(line);
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu%n", &start, &end,
+		   perms, &pgoff, &maj, &min, &inode, &n) != 7 || n < 0)
+		return -EINVAL;
+	if (end < start || strlen(perms) != 4)
+		return -EINVAL;
+
+	/* The path follows after padding; it may itself contain spaces. */
+	path = line + n;
+	if (*path && *path != ' ' && *path != '\t')
+		return -EINVAL;
+	while (*path == ' ' || *path == '\t')
+		path++;
+
+	len = strlen(path);
+	if (len > strlen(DELETED_SUFFIX) &&
+	    !strcmp(path + len - strlen(DELETED_SUFFIX), DELETED_SUFFIX)) {
+		path[len - strlen(DELETED_SUFFIX)] = '\0';
+		m->deleted = true;
+	}
+
+	m->start = start;
+	m->end = end;
+	m->pgoff = pgoff;
+	memcpy(m->perms, perms, 5);
+	m->dev_major = maj;
+	m->dev_minor = min;
+	m->inode = inode;
+	m->path = path;
+	return 0;
+}
+
+static bool is_bdf(const char *s)
+{
+	static const char pat[] = "xxxx:xx:xx.x";
+	size_t i;
+
+	for (i = 0; i < sizeof(pat) - 1; i++) {
+		if (pat[i] == 'x' ? !isxdigit((unsigned char)s[i]) : s[i] != pat[i])
+			return false;
+	}
+	return s[11] >= '0' && s[11] <= '7';
+}
+
+bool vfio_p2p_map_bdf(const struct vfio_p2p_map *m, char bdf[16])
+{
+	size_t len, slen = strlen(P2PMEM_SUFFIX);
+	const char *dev;
+
+	if (!m->path)
+		return false;
+	len = strlen(m->path);
+	/* ".../dddd:bb:dd.f/p2pmem/allocate" */
+	if (len < slen + 13 || strcmp(m->path + len - slen, P2PMEM_SUFFIX))
+		return false;
+	dev = m->path + len - slen - 12;
+	if (dev[-1] != '/' || !is_bdf(dev))
+		return false;
+	memcpy(bdf, dev, 12);
+	bdf[12] = '\0';
+	return true;
+}
+
+int vfio_p2p_decode(uint64_t pgoff, uint64_t map_start, uint64_t addr,
+		    int *bar, uint64_t *bar_offset)
+{
+	uint64_t b = pgoff >> VFIO_P2P_BAR_SHIFT;
+	uint64_t off = pgoff & VFIO_P2P_OFFSET_MASK;
+
+	if (b >= VFIO_P2P_NUM_BARS || addr < map_start)
+		return -EINVAL;
+	*bar = (int)b;
+	*bar_offset = off + (addr - map_start);
+	return 0;
+}
+
+int vfio_p2p_locate_in(FILE *maps, uint64_t addr, struct vfio_p2p_loc *loc)
+{
+	struct vfio_p2p_map m;
+	size_t cap = 0;
+	char *line = NULL;
+	int ret = -EFAULT;
+
+	memset(loc, 0, sizeof(*loc));
+	loc->bar = -1;
+
+	while (getline(&line, &cap, maps) >= 0) {
+		if (vfio_p2p_parse_maps_line(line, &m))
+			continue;
+		if (addr < m.start || addr >= m.end)
+			continue;
+
+		loc->map_start = m.start;
+		loc->map_end = m.end;
+		loc->deleted = m.deleted;
+		snprintf(loc->path, sizeof(loc->path), "%s", m.path);
+		if (!vfio_p2p_map_bdf(&m, loc->bdf)) {
+			ret = -ENOENT;
+			break;
+		}
+		ret = vfio_p2p_decode(m.pgoff, m.start, addr, &loc->bar,
+				      &loc->bar_offset);
+		if (ret)
+			break;
+		loc->map_bar_offset = m.pgoff & VFIO_P2P_OFFSET_MASK;
+		if (m.deleted)
+			ret = -ESTALE;
+		break;
+	}
+	free(line);
+	return ret;
+}
+
+int vfio_p2p_locate(pid_t pid, uint64_t addr, struct vfio_p2p_loc *loc)
+{
+	char path[64];
+	FILE *f;
+	int ret;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+
+	f = fopen(path, "re");
+	if (!f) {
+		memset(loc, 0, sizeof(*loc));
+		loc->bar = -1;
+		return -errno;
+	}
+	ret = vfio_p2p_locate_in(f, addr, loc);
+	fclose(f);
+	return ret;
+}
+
+int vfio_p2p_where(const void *addr, int *bar, uint64_t *bar_offset)
+{
+	struct vfio_p2p_loc *loc;
+	int ret;
+
+	/* PATH_MAX is too big for some threads' stacks */
+	loc = malloc(sizeof(*loc));
+	if (!loc)
+		return -ENOMEM;
+	ret = vfio_p2p_locate(0, (uint64_t)(uintptr_t)addr, loc);
+	if (!ret) {
+		*bar = loc->bar;
+		*bar_offset = loc->bar_offset;
+	}
+	free(loc);
+	return ret;
+}
