@@ -5,13 +5,15 @@
 # its time; every check counts; the last line is "N passed, N failed,
 # N skipped" and the exit status is non-zero on any failure.
 #
-#   deps -> fetch -> series (applies, round-trips) -> tree -> kernel (debug)
+#   deps -> fetch -> series (applies, round-trips) -> harness self-test
+#        -> tree -> kernel (debug)
 #        -> guest tools + selftests -> boot p2p topology -> boot nop2p topology
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$TESTBED/results.sh"
 . "$TESTBED/series-check.sh"
 . "$TESTBED/vm.sh"
+. "$TESTBED/harness-test.sh"
 
 FLAVOR=${FLAVOR:-debug}
 rm -f "$RESULTS_LOG"
@@ -34,6 +36,7 @@ must() {
 must deps "$TESTBED/deps.sh"
 must fetch "$TESTBED/fetch-base.sh"
 must "series check" series_check
+phase "harness self-test" harness_test
 must tree "$TESTBED/mktree.sh"
 must "kernel build ($FLAVOR)" "$TESTBED/build-kernel.sh" "$FLAVOR"
 must "guest tools and selftests" "$TESTBED/build-guest.sh" "$FLAVOR"

@@ -11,7 +11,10 @@ set -uo pipefail
 . "$TESTBED/series-lib.sh"
 . "$TESTBED/results.sh"
 
+
+
 series_check() {
+	local PATCHES=${TOP_PATCHES:-$TOP/patches}
 	local version base_repo tmp paths p
 	version=$(cat "$CACHE/base-version" 2>/dev/null) || die "no base fetched: run 'make fetch'"
 	base_repo=$CACHE/base-$version
@@ -20,7 +23,7 @@ series_check() {
 	rm -rf "$tmp"
 	git clone -q --shared --no-checkout "$base_repo" "$tmp"
 	git -C "$tmp" fetch -q --tags "$base_repo"
-	paths=$(for p in $(series_list "$TOP/patches"); do
+	paths=$(for p in $(series_list "$PATCHES"); do
 		sed -n 's|^diff --git a/\(.*\) b/\(.*\)$|/\1\n/\2|p' "$TOP/patches/$p" 2>/dev/null
 	done | sort -u)
 	# .gitattributes decide the hunk headers format-patch writes (diff=cpp).
@@ -28,15 +31,15 @@ series_check() {
 	git -C "$tmp" checkout -q -B p2p base
 	series_configure "$tmp"
 	local n
-	n=$(series_list "$TOP/patches" | wc -l)
-	if series_apply "$tmp" "$TOP/patches" 2> "$tmp.err"; then
+	n=$(series_list "$PATCHES" | wc -l)
+	if series_apply "$tmp" "$PATCHES" 2> "$tmp.err"; then
 		result pass "series: all $n patches of patches/series apply to base with git am"
 	else
 		result fail "series: patches/ does not apply to base"
 		sed 's/^/      | /' "$tmp.err"
 		return 1
 	fi
-	if series_matches "$tmp" "$TOP/patches"; then
+	if series_matches "$tmp" "$PATCHES"; then
 		result pass "series: exporting the applied tree gives patches/ back unchanged"
 	else
 		result fail "series: patches/ is not what git format-patch makes of it (hand-edited, or exported with other options)"

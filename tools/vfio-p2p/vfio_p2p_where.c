@@ -153,9 +153,10 @@ int vfio_p2p_locate(pid_t pid, uint64_t addr, struct vfio_p2p_loc *loc)
 
 	f = fopen(path, "re");
 	if (!f) {
+		ret = errno == ENOENT ? -ESRCH : -errno;
 		memset(loc, 0, sizeof(*loc));
 		loc->bar = -1;
-		return -errno;
+		return ret;
 	}
 	ret = vfio_p2p_locate_in(f, addr, loc);
 	fclose(f);

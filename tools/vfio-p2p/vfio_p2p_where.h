@@ -68,6 +68,7 @@ struct vfio_p2p_loc {
 /*
  * vfio_p2p_locate - like vfio_p2p_where() for process @pid (0: self).
  * Fills @loc as far as known also on -ENOENT and -ESTALE (path, mapping).
+ * Returns -ESRCH if there is no process @pid.
  */
 int vfio_p2p_locate(pid_t pid, uint64_t addr, struct vfio_p2p_loc *loc);
 /* The same, reading maps lines from @maps (for tests and saved maps files) */

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-p2p: register a BAR of a vfio-pci device as P2P memory
+ * (VFIO_DEVICE_FEATURE_P2P_REGISTER), run a command with it, and tell
+ * where p2pmem buffers lie in their BAR.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "args.h"
+#include "cmds.h"
+#include "explain.h"
+#include "pci.h"
+#include "util.h"
+#include "vfio.h"
+#include "vfio_p2p_where.h"
+
+#define EXPLAIN_LEN	4096
+
+void print_explained(const char *text)
+{
+	size_t len = strlen(text);
+
+	while (len && text[len - 1] == '\n')
+		len--;
+	msg("%.*s", (int)len, text);
+}
+
+/* Print explanation lines to stdout, indented, as part of a report */
+static void print_indented(const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		printf("    %.*s\n", (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+/*
+ * Checks shared by probe and register: the device exists, is bound to
+ * vfio-pci and its IOMMU group is viable.  Explains the first problem in
+ * @sb; returns whether the device is ready for VFIO.
+ */
+static bool device_usable(const char *bdf, struct sbuf *sb, char *driver,
+			  size_t dlen, int *group)
+{
+	struct pci_group_member m[64];
+	int n, i, ret;
+	bool viable = true;
+
+	ret = pci_driver(bdf, driver, dlen);
+	if (ret) {
+		sbuf_printf(sb, "cannot read the driver of %s: %s\n", bdf, strerror(-ret));
+		return false;
+	}
+	if (!pci_driver_is_vfio(driver)) {
+		explain_not_vfio(sb, bdf, driver);
+		return false;
+	}
+	ret = pci_iommu_group(bdf, group);
+	if (ret) {
+		*group = -1;
+		explain_no_group(sb, bdf);
+		return false;
+	}
+	n = pci_group_members(*group, m, (int)ARRAY_SIZE(m));
+	for (i = 0; i < n; i++)
+		if (!pci_driver_group_ok(m[i].driver))
+			viable = false;
+	if (!viable) {
+		explain_group(sb, bdf, *group, m, n);
+		return false;
+	}
+	return true;
+}
+
+static void print_group(const char *bdf, int group)
+{
+	struct pci_group_member m[64];
+	int n, i;
+	bool viable = true;
+
+	n = pci_group_members(group, m, (int)ARRAY_SIZE(m));
+	for (i = 0; i < n; i++)
+		if (!pci_driver_group_ok(m[i].driver))
+			viable = false;
+	printf("iommu group: %d, %s (", group, viable ? "viable" : "not viable");
+	for (i = 0; i < n; i++)
+		printf("%s%s%s %s", i ? ", " : "", m[i].bdf,
+		       strcmp(m[i].bdf, bdf) ? "" : "*",
+		       *m[i].driver ? m[i].driver : "no driver");
+	printf(")\n");
+}
+
+int cmd_probe(const struct p2p_opts *o)
+{
+	char buf[EXPLAIN_LEN], driver[64], id[32] = "?", cls[32] = "?";
+	char kind[64], s1[32], s2[32], path[PATH_MAX], why[1024];
+	struct pci_bar bars[PCI_NUM_BARS];
+	bool ready = true, opened = false, supported = false, any = false;
+	const char *bdf = o->bdf;
+	struct vfio_dev dev;
+	uint64_t size, avail;
+	struct sbuf sb;
+	int group = -1, ret, i;
+
+	if (!pci_dev_exists(bdf)) {
+		msg("no PCI device %s (see /sys/bus/pci/devices, or lspci -D)", bdf);
+		return EXIT_NOT_READY;
+	}
+	pci_ids(bdf, id, sizeof(id), cls, sizeof(cls));
+	printf("device:      %s [%s] class %s\n", bdf, id, cls);
+
+	sbuf_init(&sb, buf, sizeof(buf));
+	if (!device_usable(bdf, &sb, driver, sizeof(driver), &group))
+		ready = false;
+	if (*driver)
+		printf("driver:      %s%s\n", driver,
+		       pci_driver_is_vfio(driver) ? "" : " (not vfio-pci)");
+	else
+		printf("driver:      none\n");
+	if (group >= 0 || !pci_iommu_group(bdf, &group))
+		print_group(bdf, group);
+	else
+		printf("iommu group: none\n");
+	if (!ready)
+		print_indented(buf);
+
+	printf("privilege:   %s\n", have_cap_sys_rawio() ?
+	       "CAP_SYS_RAWIO, can register" :
+	       "no CAP_SYS_RAWIO: registering needs root");
+
+	if (ready) {
+		ret = vfio_dev_open(&dev, bdf, why, sizeof(why));
+		if (ret) {
+			printf("vfio:        cannot open the device\n");
+			print_indented(why);
+			ready = false;
+		} else {
+			opened = true;
+			printf("vfio:        %s (%s)\n", dev.path, dev.how);
+		}
+	}
+
+	if (opened) {
+		struct p2p_ctx c = { .bdf = bdf, .bar = -1 };
+
+		ret = p2p_feature_probe(&dev);
+		if (ret) {
+			printf("kernel:      P2P registration not available\n");
+			sbuf_init(&sb, buf, sizeof(buf));
+			explain_feature(&sb, OP_PROBE, -ret, &c);
+			print_indented(buf);
+			ready = false;
+		} else {
+			supported = true;
+			printf("kernel:      P2P registration supported\n");
+		}
+	} else {
+		printf("kernel:      not asked (device not opened)\n");
+	}
+
+	ret = pci_read_bars(bdf, bars);
+	if (ret) {
+		printf("bars:        cannot read %s: %s\n",
+		       pci_path(path, sizeof(path), bdf, "resource"), strerror(-ret));
+		ready = false;
+	}
+	for (i = 0; !ret && i < PCI_NUM_BARS; i++) {
+		const struct pci_bar *b = &bars[i];
+		const char *no = pci_bar_unregistrable(b);
+		struct p2p_reg r;
+		int err;
+
+		if (!b->size)
+			continue;
+		printf("bar %d:       %s, %s at 0x%llx, ", i,
+		       pci_bar_kind(b, kind, sizeof(kind)),
+		       fmt_size(b->size, s1, sizeof(s1)),
+		       (unsigned long long)b->start);
+		if (no) {
+			printf("not registrable: %s\n", no);
+			continue;
+		}
+		if (!supported) {
+			printf("2 MiB aligned, registrable%s\n",
+			       opened ? " if the kernel could" : "");
+			any = true;
+			continue;
+		}
+		err = p2p_get(&dev, i, &r);
+		if (err == -EOPNOTSUPP) {
+			printf("2 MiB aligned, but the kernel cannot register it (not claimed by vfio-pci?)\n");
+		} else if (err) {
+			printf("2 MiB aligned, registration state unknown: %s\n",
+			       strerror(-err));
+			any = true;
+		} else if (r.registered) {
+			printf("registrable, registered offset 0x%llx size 0x%llx (%s)\n",
+			       (unsigned long long)r.offset,
+			       (unsigned long long)r.size,
+			       fmt_size(r.size, s2, sizeof(s2)));
+			any = true;
+		} else {
+			printf("registrable, not registered\n");
+			any = true;
+		}
+	}
+	if (!ret && !any) {
+		printf("             no BAR of %s can be registered\n", bdf);
+		ready = false;
+	}
+
+	if (!pci_p2pmem(bdf, &size, &avail))
+		printf("p2pmem:      %s: size %s, available %s\n",
+		       pci_path(path, sizeof(path), bdf, "p2pmem"),
+		       fmt_size(size, s1, sizeof(s1)),
+		       fmt_size(avail, s2, sizeof(s2)));
+	else
+		printf("p2pmem:      none\n");
+
+	if (opened)
+		vfio_dev_close(&dev);
+	printf("ready:       %s\n", ready ? "yes" : "no");
+	return ready ? 0 : EXIT_NOT_READY;
+}
+
+static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void set_env_num(const char *name, unsigned long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", v);
+	setenv(name, buf, 1);
+}
+
+/* Run the command; returns its exit status in the shell's way */
+static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
+		       const sigset_t *waitset, const char *allocate,
+		       const struct p2p_reg *r)
+{
+	int status, sig;
+	siginfo_t si;
+	pid_t child, w;
+
+	fflush(stdout);
+	fflush(stderr);
+	child = fork();
+	if (child < 0) {
+		msg("cannot fork: %s", strerror(errno));
+		return EXIT_NOT_READY;
+	}
+	if (!child) {
+		setenv("VFIO_P2P_ALLOCATE", allocate, 1);
+		setenv("VFIO_P2P_BDF", o->bdf, 1);
+		set_env_num("VFIO_P2P_BAR", (unsigned long long)o->bar);
+		set_env_num("VFIO_P2P_OFFSET", r->offset);
+		set_env_num("VFIO_P2P_SIZE", r->size);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		execvp(o->command[0], o->command);
+		status = errno;
+		msg("cannot run %s: %s", o->command[0], strerror(status));
+		_exit(status == ENOENT ? 127 : 126);
+	}
+
+	for (;;) {
+		w = waitpid(child, &status, WNOHANG);
+		if (w == child)
+			break;
+		if (w < 0 && errno != EINTR) {
+			msg("waitpid: %s", strerror(errno));
+			return EXIT_NOT_READY;
+		}
+		sig = sigwaitinfo(waitset, &si);
+		if (sig < 0 || sig == SIGCHLD)
+			continue;
+		/*
+		 * A signal from the terminal went to the whole foreground
+		 * process group, the command included: do not send it twice.
+		 */
+		if (si.si_code != SI_KERNEL)
+			kill(child, sig);
+	}
+
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int cmd_register(const struct p2p_opts *o)
+{
+	char buf[EXPLAIN_LEN], driver[64], s1[32], s2[32], allocate[PATH_MAX];
+	struct pci_bar bars[PCI_NUM_BARS];
+	sigset_t waitset, oldmask;
+	struct vfio_dev dev;
+	struct p2p_reg r = { 0 };
+	struct p2p_ctx c = {
+		.bdf = o->bdf, .bar = o->bar, .offset = o->offset, .size = o->size,
+	};
+	struct sbuf sb;
+	int group, ret, status;
+	siginfo_t si;
+	size_t i;
+
+	sbuf_init(&sb, buf, sizeof(buf));
+	if (!pci_dev_exists(o->bdf)) {
+		msg("no PCI device %s (see /sys/bus/pci/devices, or lspci -D)", o->bdf);
+		return EXIT_NOT_READY;
+	}
+	if (!device_usable(o->bdf, &sb, driver, sizeof(driver), &group)) {
+		print_explained(buf);
+		return EXIT_NOT_READY;
+	}
+	if (!pci_read_bars(o->bdf, bars)) {
+		c.b = &bars[o->bar];
+		if (pci_range_invalid(c.b, o->offset, o->size, buf, sizeof(buf))) {
+			msg("cannot register BAR %d of %s: %s", o->bar, o->bdf, buf);
+			return EXIT_NOT_READY;
+		}
+	}
+
+	/*
+	 * Block the signals that end the registration before making it, so
+	 * that one arriving meanwhile unregisters cleanly afterwards.
+	 */
+	sigemptyset(&waitset);
+	for (i = 0; i < ARRAY_SIZE(fwd_signals); i++)
+		sigaddset(&waitset, fwd_signals[i]);
+	sigaddset(&waitset, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &waitset, &oldmask);
+
+	ret = vfio_dev_open(&dev, o->bdf, buf, sizeof(buf));
+	if (ret) {
+		print_explained(buf);
+		return EXIT_NOT_READY;
+	}
+
+	ret = p2p_feature_probe(&dev);
+	if (!ret)
+		ret = p2p_register(&dev, o->bar, o->offset, o->size);
+	if (ret) {
+		explain_feature(&sb, OP_REGISTER, -ret, &c);
+		print_explained(buf);
+		vfio_dev_close(&dev);
+		return EXIT_NOT_READY;
+	}
+	ret = p2p_get(&dev, o->bar, &r);
+	if (ret || !r.registered) {
+		/* Cannot happen, but the range printed must be the real one */
+		r.offset = o->offset;
+		r.size = o->size ? o->size : c.b ? c.b->size - o->offset : 0;
+	}
+
+	pci_path(allocate, sizeof(allocate), o->bdf, "p2pmem/allocate");
+	printf("registered %s BAR %d range 0x%llx-0x%llx (%s) as P2P memory, struct pages %s\n",
+	       o->bdf, o->bar, (unsigned long long)r.offset,
+	       (unsigned long long)(r.offset + r.size - 1),
+	       fmt_size(r.size, s1, sizeof(s1)),
+	       fmt_size(r.size / SZ_4K * P2P_PAGE_STRUCT, s2, sizeof(s2)));
+	if (access(allocate, F_OK))
+		msg("warning: %s does not exist: %s", allocate, strerror(errno));
+
+	if (o->hold) {
+		printf("p2pmem: %s\n", allocate);
+		printf("holding (pid %d): SIGINT or SIGTERM unregisters\n", (int)getpid());
+		fflush(stdout);
+		do {
+			ret = sigwaitinfo(&waitset, &si);
+		} while (ret < 0 || ret == SIGCHLD);
+		status = 0;
+	} else {
+		status = run_command(o, &oldmask, &waitset, allocate, &r);
+	}
+
+	ret = p2p_unregister(&dev, o->bar);
+	if (ret) {
+		sbuf_init(&sb, buf, sizeof(buf));
+		explain_feature(&sb, OP_UNREGISTER, -ret, &c);
+		print_explained(buf);
+		if (o->hold)
+			status = EXIT_NOT_READY;
+	} else {
+		printf("unregistered %s BAR %d\n", o->bdf, o->bar);
+	}
+	vfio_dev_close(&dev);
+	fflush(stdout);
+	return status;
+}
+
+int cmd_where(const struct p2p_opts *o)
+{
+	struct vfio_p2p_loc *loc;
+	int i, ret, status = 0;
+	char pid[32];
+
+	loc = malloc(sizeof(*loc));
+	if (!loc) {
+		msg("out of memory");
+		return EXIT_NOT_READY;
+	}
+	snprintf(pid, sizeof(pid), "%d", o->pid ? (int)o->pid : (int)getpid());
+
+	for (i = 0; i < o->naddrs; i++) {
+		unsigned long long a = o->addrs[i];
+
+		ret = vfio_p2p_locate(o->pid, a, loc);
+		switch (ret) {
+		case 0:
+			printf("0x%llx %s bar %d offset 0x%llx\n", a, loc->bdf,
+			       loc->bar, (unsigned long long)loc->bar_offset);
+			continue;
+		case -EFAULT:
+			msg("0x%llx: not mapped in process %s", a, pid);
+			break;
+		case -ENOENT:
+			msg("0x%llx: not in a p2pmem mapping (process %s maps %s there)",
+			    a, pid, *loc->path ? loc->path : "anonymous memory");
+			break;
+		case -ESTALE:
+			msg("0x%llx: in a mapping of %s that is gone: it was %s bar %d offset 0x%llx, but the P2P memory was removed (e.g. the registration ended) and accesses raise SIGBUS",
+			    a, loc->path, loc->bdf, loc->bar,
+			    (unsigned long long)loc->bar_offset);
+			break;
+		case -EINVAL:
+			msg("0x%llx: the file offset of the p2pmem mapping of %s does not name a BAR: a kernel without the BAR/offset encoding of p2pmem mappings?",
+			    a, loc->path);
+			break;
+		case -ESRCH:
+			msg("no process %s", pid);
+			break;
+		default:
+			msg("cannot read /proc/%s/maps: %s%s", pid, strerror(-ret),
+			    ret == -EACCES ? " (run as root or as the owner of the process)" : "");
+			break;
+		}
+		status = EXIT_NOT_READY;
+	}
+	free(loc);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct p2p_opts o;
+	char err[256];
+
+	if (parse_args(argc, argv, &o, err, sizeof(err))) {
+		msg("%s", err);
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+
+	switch (o.cmd) {
+	case CMD_PROBE:
+		return cmd_probe(&o);
+	case CMD_REGISTER:
+		return cmd_register(&o);
+	case CMD_WHERE:
+		return cmd_where(&o);
+	case CMD_READ:
+		return cmd_read(&o);
+	case CMD_HELP:
+		break;
+	}
+	fputs(usage_text, stdout);
+	return 0;
+}
