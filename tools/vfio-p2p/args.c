@@ -26,8 +26,8 @@ const char usage_text[] =
 "          run COMMAND with VFIO_P2P_ALLOCATE, VFIO_P2P_BDF, VFIO_P2P_BAR,\n"
 "          VFIO_P2P_OFFSET, VFIO_P2P_SIZE in its environment, unregister when\n"
 "          it exits, exit with its status; --hold: wait for SIGINT/SIGTERM\n"
-"where     BAR and offset of addresses in p2pmem mappings of PID (default:\n"
-"          this process, which is only useful to the library function)\n"
+"where     device, BAR and offset in the BAR of addresses in p2pmem mappings\n"
+"          of process PID\n"
 "read      O_DIRECT read of BLOCKDEV into a buffer mapped from\n"
 "          $VFIO_P2P_ALLOCATE (or --p2pmem PATH, or DRAM with --dram); prints\n"
 "          throughput and where the buffer is; --cksum prints cksum(1) of\n"
@@ -232,7 +232,7 @@ static int check_cmd(struct p2p_opts *o, bool have_bdf, char *err, size_t len)
 		if (o->bar < 0)
 			return fail(err, len, "register needs --bar N");
 		if (o->hold && o->command)
-			return fail(err, len, "register takes either --hold or -- COMMAND, not both");
+			return fail(err, len, "register takes --hold or -- COMMAND, not both");
 		if (!o->hold && !o->command)
 			return fail(err, len, "register needs --hold or -- COMMAND");
 		break;
@@ -248,7 +248,8 @@ static int check_cmd(struct p2p_opts *o, bool have_bdf, char *err, size_t len)
 		if (o->dram && o->p2pmem)
 			return fail(err, len, "read takes --dram or --p2pmem, not both");
 		if (o->engine == ENGINE_PSYNC && o->qd > 1)
-			return fail(err, len, "--qd %u: psync does one read at a time, use --engine io_uring",
+			return fail(err, len, "--qd %u: psync does one read at a time, use "
+					      "--engine io_uring",
 				    o->qd);
 		break;
 	case CMD_HELP:
@@ -320,7 +321,8 @@ int parse_args(int argc, char **argv, struct p2p_opts *o, char *err, size_t len)
 			if (have_bdf)
 				return fail(err, len, "unexpected argument '%s'", a);
 			if (pci_norm_bdf(a, o->bdf))
-				return fail(err, len, "'%s' is not a PCI address (dddd:bb:dd.f)", a);
+				return fail(err, len, "'%s' is not a PCI address (dddd:bb:dd.f)",
+					    a);
 			have_bdf = true;
 		} else if (o->cmd == CMD_WHERE) {
 			if (o->naddrs >= MAX_ADDRS)

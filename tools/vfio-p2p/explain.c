@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/utsname.h>
@@ -20,7 +21,8 @@ void explain_not_vfio(struct sbuf *sb, const char *bdf, const char *driver)
 	else
 		sbuf_printf(sb, "%s is not bound to any driver; it must be bound to vfio-pci\n",
 			    bdf);
-	sbuf_printf(sb, "  P2P registration is a feature of vfio-pci. To hand the device to vfio-pci, as root:\n");
+	sbuf_printf(sb, "  P2P registration is a feature of vfio-pci. To hand the device to "
+			"vfio-pci, as root:\n");
 	snprintf(path, sizeof(path), "%s/bus/pci/drivers/vfio-pci", pci_sysfs);
 	if (access(path, F_OK))
 		sbuf_printf(sb, "    modprobe vfio-pci\n");
@@ -30,7 +32,8 @@ void explain_not_vfio(struct sbuf *sb, const char *bdf, const char *driver)
 			    bdf, bdf);
 	sbuf_printf(sb, "    echo %s > /sys/bus/pci/drivers_probe\n", bdf);
 	if (*driver)
-		sbuf_printf(sb, "  Unbinding takes the device away from %s: stop whatever uses it first.\n",
+		sbuf_printf(sb,
+			    "  Unbinding takes it away from %s: stop whatever uses it first.\n",
 			    driver);
 }
 
@@ -39,15 +42,17 @@ void explain_group(struct sbuf *sb, const char *bdf, int group,
 {
 	int i;
 
-	sbuf_printf(sb, "IOMMU group %d of %s is not viable: VFIO can use a group only when every device in it is bound to vfio-pci (or pci-stub, pcieport) or to no driver\n",
-		    group, bdf);
-	sbuf_printf(sb, "  other devices in group %d that prevent it:\n", group);
+	sbuf_printf(sb, "IOMMU group %d of %s is not viable\n", group, bdf);
+	sbuf_printf(sb, "  VFIO can use a group only when every device in it is bound to vfio-pci "
+			"(or pci-stub, pcieport) or to no driver.\n");
+	sbuf_printf(sb, "  The devices of group %d that prevent it:\n", group);
 	for (i = 0; i < n; i++) {
 		if (!strcmp(m[i].bdf, bdf) || pci_driver_group_ok(m[i].driver))
 			continue;
 		sbuf_printf(sb, "    %s bound to %s\n", m[i].bdf, m[i].driver);
 	}
-	sbuf_printf(sb, "  Bind each of them to vfio-pci as well (driver_override, unbind, drivers_probe, as for %s), or just unbind them:\n",
+	sbuf_printf(sb, "  Bind each of them to vfio-pci as well (driver_override, unbind, "
+			"drivers_probe, as for %s), or just unbind them:\n",
 		    bdf);
 	for (i = 0; i < n; i++) {
 		if (!strcmp(m[i].bdf, bdf) || pci_driver_group_ok(m[i].driver))
@@ -60,7 +65,8 @@ void explain_group(struct sbuf *sb, const char *bdf, int group,
 void explain_no_group(struct sbuf *sb, const char *bdf)
 {
 	sbuf_printf(sb, "%s has no IOMMU group, so VFIO cannot use it\n", bdf);
-	sbuf_printf(sb, "  Turn the IOMMU on (e.g. intel_iommu=on or amd_iommu=on on the kernel command line) and check 'dmesg | grep -i -e DMAR -e IOMMU'.\n");
+	sbuf_printf(sb, "  Turn the IOMMU on (e.g. intel_iommu=on or amd_iommu=on on the kernel "
+			"command line) and check 'dmesg | grep -i -e DMAR -e IOMMU'.\n");
 }
 
 void explain_in_use(struct sbuf *sb, const char *bdf, const char *users)
@@ -68,9 +74,12 @@ void explain_in_use(struct sbuf *sb, const char *bdf, const char *users)
 	if (users && *users)
 		sbuf_printf(sb, "%s is already open through VFIO by %s\n", bdf, users);
 	else
-		sbuf_printf(sb, "%s is already open through VFIO by another process, or its IOMMU group is in use\n",
+		sbuf_printf(sb, "%s is already open through VFIO by another process, or its IOMMU "
+				"group is in use\n",
 			    bdf);
-	sbuf_printf(sb, "  A VFIO device has one user at a time. Stop that process (a 'vfio-p2p register --hold', QEMU, a userspace driver), or do the work from within it.\n");
+	sbuf_printf(sb, "  A VFIO device has one user at a time. Stop that process (a 'vfio-p2p "
+			"register --hold', QEMU, a userspace driver), or do the work from within "
+			"it.\n");
 }
 
 static void explain_einval(struct sbuf *sb, const struct p2p_ctx *c)
@@ -82,10 +91,13 @@ static void explain_einval(struct sbuf *sb, const struct p2p_ctx *c)
 			    c->bar, c->bdf, why);
 		return;
 	}
-	sbuf_printf(sb, "the kernel rejected offset 0x%llx size 0x%llx of BAR %d of %s as malformed\n",
+	sbuf_printf(sb,
+		    "the kernel rejected offset 0x%llx size 0x%llx of BAR %d of %s as malformed\n",
 		    (unsigned long long)c->offset, (unsigned long long)c->size,
 		    c->bar, c->bdf);
-	sbuf_printf(sb, "  offset and size must be page aligned and inside the BAR, and the physical address and size of the range multiples of 2 MiB. Run 'vfio-p2p probe %s' to see the BARs.\n",
+	sbuf_printf(sb, "  offset and size must be page aligned and inside the BAR, and the "
+			"physical address and size of the range multiples of 2 MiB. Run 'vfio-p2p "
+			"probe %s' to see the BARs.\n",
 		    c->bdf);
 }
 
@@ -97,19 +109,27 @@ static void explain_eopnotsupp(struct sbuf *sb, enum p2p_op op,
 
 	if (op == OP_PROBE) {
 		sbuf_printf(sb, "vfio-pci cannot register any BAR of %s\n", c->bdf);
-		sbuf_printf(sb, "  The kernel supports P2P registration, but not for this device: it is bound to a vfio-pci variant driver that maps BARs on its own, or its BARs cannot be mapped.\n");
+		sbuf_printf(sb, "  The kernel supports P2P registration, but not for this device: "
+				"it is bound to a vfio-pci variant driver that maps BARs on its "
+				"own, or its BARs cannot be mapped.\n");
 		return;
 	}
 	if (why) {
 		sbuf_printf(sb, "BAR %d of %s cannot be registered: %s\n", c->bar,
 			    c->bdf, why);
-		sbuf_printf(sb, "  BAR %d is %s, %llu bytes. Run 'vfio-p2p probe %s' to see which BARs can be registered.\n",
+		sbuf_printf(sb, "  BAR %d is %s, %llu bytes. Run 'vfio-p2p probe %s' to see which "
+				"BARs can be registered.\n",
 			    c->bar, pci_bar_kind(c->b, kind, sizeof(kind)),
 			    (unsigned long long)c->b->size, c->bdf);
 		return;
 	}
 	sbuf_printf(sb, "the kernel cannot register BAR %d of %s\n", c->bar, c->bdf);
-	sbuf_printf(sb, "  The BAR looks like a memory BAR of at least 2 MiB, so the kernel refused it for another reason: vfio-pci has not claimed it (another driver or a resource conflict holds it: see /proc/iomem and dmesg), the platform cannot give this device memory struct pages (CONFIG_PCI_P2PDMA, CONFIG_ZONE_DEVICE), or a vfio-pci variant driver maps BARs on its own.\n");
+	sbuf_printf(sb, "  The BAR looks like a memory BAR of at least 2 MiB, so the kernel "
+			"refused it for another reason: vfio-pci has not claimed it (another "
+			"driver or a resource conflict holds it: see /proc/iomem and dmesg), the "
+			"platform cannot give this device memory struct pages "
+			"(CONFIG_PCI_P2PDMA, CONFIG_ZONE_DEVICE), or a vfio-pci variant driver "
+			"maps BARs on its own.\n");
 }
 
 void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
@@ -121,36 +141,55 @@ void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
 	switch (err) {
 	case ENOTTY:
 		if (uname(&u))
-			strcpy(u.release, "?");
-		sbuf_printf(sb, "the running kernel (%s) does not implement VFIO_DEVICE_FEATURE_P2P_REGISTER\n",
+			snprintf(u.release, sizeof(u.release), "?");
+		sbuf_printf(sb, "the running kernel (%s) does not implement "
+				"VFIO_DEVICE_FEATURE_P2P_REGISTER\n",
 			    u.release);
-		sbuf_printf(sb, "  Boot a kernel with the vfio-pci P2P registration series and CONFIG_VFIO_PCI_P2P=y (which needs CONFIG_PCI_P2PDMA and CONFIG_ZONE_DEVICE).\n");
+		sbuf_printf(sb, "  Boot a kernel with the vfio-pci P2P registration series and "
+				"CONFIG_VFIO_PCI_P2P=y (which needs CONFIG_PCI_P2PDMA and "
+				"CONFIG_ZONE_DEVICE).\n");
 		return;
 	case EOPNOTSUPP:
 		explain_eopnotsupp(sb, op, c);
 		return;
 	case EPERM:
 		sbuf_printf(sb, "registering BAR %d of %s needs CAP_SYS_RAWIO\n", c->bar, c->bdf);
-		sbuf_printf(sb, "  The struct pages are kernel memory charged to nobody and the BAR becomes reachable through sysfs, so only a privileged process may do it: run vfio-p2p as root.\n");
+		sbuf_printf(sb, "  The struct pages are kernel memory charged to nobody and the "
+				"BAR becomes reachable through sysfs, so only a privileged process "
+				"may do it: run vfio-p2p as root.\n");
 		return;
 	case EEXIST:
 		sbuf_printf(sb, "BAR %d of %s is already registered through this VFIO device\n",
 			    c->bar, c->bdf);
-		sbuf_printf(sb, "  A BAR has one registration at a time; it ends when it is unregistered or when the process that made it closes the device.\n");
+		sbuf_printf(sb, "  A BAR has one registration at a time; it ends when it is "
+				"unregistered or when the process that made it closes the "
+				"device.\n");
 		return;
 	case ENOENT:
 		sbuf_printf(sb, "BAR %d of %s was no longer registered\n", c->bar, c->bdf);
-		sbuf_printf(sb, "  The registration ended early: a device reset (VFIO_DEVICE_RESET, hot reset, FLR through config space), clearing memory decode, or a low power transition ends it. Mappings of p2pmem/allocate raise SIGBUS from then on.\n");
+		sbuf_printf(sb, "  The registration ended early: a device reset "
+				"(VFIO_DEVICE_RESET, hot reset, FLR through config space), "
+				"clearing memory decode, or a low power transition ends it. "
+				"Mappings of p2pmem/allocate raise SIGBUS from then on.\n");
 		return;
 	case EBUSY:
-		sbuf_printf(sb, "BAR %d of %s is mmap()ed through the VFIO device file or exported as a DMABUF by another user of the device\n",
+		sbuf_printf(sb, "BAR %d of %s is mmap()ed through the VFIO device file or exported "
+				"as a DMABUF by another user of the device\n",
 			    c->bar, c->bdf);
-		sbuf_printf(sb, "  A registered BAR cannot be mapped through VFIO at the same time. Unmap the BAR and close its DMABUFs (e.g. stop the userspace driver that shares the VFIO group), then register again; use mappings of p2pmem/allocate instead.\n");
+		sbuf_printf(sb, "  A registered BAR cannot be mapped through VFIO at the same "
+				"time. Unmap the BAR and close its DMABUFs (e.g. stop the "
+				"userspace driver that shares the VFIO group), then register "
+				"again; use mappings of p2pmem/allocate instead.\n");
 		return;
 	case EIO:
-		sbuf_printf(sb, "memory decode is off for %s or the device is in a low power state\n",
+		sbuf_printf(sb,
+			    "memory decode is off for %s or the device is in a low power state\n",
 			    c->bdf);
-		sbuf_printf(sb, "  Registration needs Memory Space Enable set in the PCI command register and the device in D0. Check 'lspci -vvs %s' (Control: Mem+, Status: D0) and /sys/bus/pci/devices/%s/power_state; whatever cleared the memory bit or put the device to sleep (a userspace driver, setpci, VFIO low power entry) must undo it.\n",
+		sbuf_printf(sb, "  Registration needs Memory Space Enable set in the PCI command "
+				"register and the device in D0. Check 'lspci -vvs %s' (Control: "
+				"Mem+, Status: D0) and /sys/bus/pci/devices/%s/power_state; "
+				"whatever cleared the memory bit or put the device to sleep (a "
+				"userspace driver, setpci, VFIO low power entry) must undo it.\n",
 			    c->bdf, c->bdf);
 		return;
 	case EINVAL:
@@ -161,11 +200,14 @@ void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
 		break;
 	case ENOMEM:
 		if (op == OP_REGISTER) {
-			sbuf_printf(sb, "the kernel could not create struct pages for BAR %d of %s\n",
+			sbuf_printf(sb,
+				    "the kernel could not create struct pages for BAR %d of %s\n",
 				    c->bar, c->bdf);
-			sbuf_printf(sb, "  They take 64 bytes per 4 KiB page%s%s%s; memory hotplug may also have refused the range (see dmesg).\n",
-				    c->size ? " (" : "",
-				    c->size ? fmt_size(c->size / SZ_4K * P2P_PAGE_STRUCT, s1, sizeof(s1)) : "",
+			fmt_size(c->size / SZ_4K * P2P_PAGE_STRUCT, s1, sizeof(s1));
+			sbuf_printf(sb,
+				    "  They take 64 bytes per 4 KiB page%s%s%s; memory hotplug "
+				    "may also have refused the range (see dmesg).\n",
+				    c->size ? " (" : "", c->size ? s1 : "",
 				    c->size ? " here)" : "");
 			return;
 		}
@@ -191,15 +233,27 @@ void explain_read(struct sbuf *sb, int err, const char *dev,
 	case EINVAL:
 		sbuf_printf(sb, "O_DIRECT read from %s into the p2pmem of %s failed: %s\n",
 			    dev, provider, strerror(err));
-		sbuf_printf(sb, "  Most likely there is no P2P DMA path between the client %s (%s) and the provider %s.\n",
+		sbuf_printf(sb, "  Most likely there is no P2P DMA path between the client %s (%s) "
+				"and the provider %s.\n",
 			    who, dev, provider);
-		sbuf_printf(sb, "  The kernel's P2PDMA core allows a transfer only between devices below a common PCIe switch or bridge, or below host bridges known to route P2P traffic (a whitelist of some Intel host bridges and AMD Zen and later CPUs). Otherwise the block layer fails the I/O and dmesg says \"cannot be used for peer-to-peer DMA as the client and provider (...) do not share an upstream bridge or whitelisted host bridge\".\n");
-		sbuf_printf(sb, "  Check: dmesg | grep -i peer-to-peer; lspci -tv for the topology. The client's driver must also support P2PDMA (nvme does). Offset and size were checked against the logical block size already.\n");
+		sbuf_printf(sb, "  The kernel's P2PDMA core allows a transfer only between devices "
+				"below a common PCIe switch or bridge, or below host bridges known "
+				"to route P2P traffic (a whitelist of some Intel host bridges and "
+				"AMD Zen and later CPUs). Otherwise the block layer fails the I/O "
+				"and dmesg says \"cannot be used for peer-to-peer DMA as the "
+				"client and provider (...) do not share an upstream bridge or "
+				"whitelisted host bridge\".\n");
+		sbuf_printf(sb, "  Check: dmesg | grep -i peer-to-peer; lspci -tv for the "
+				"topology. The client's driver must also support P2PDMA (nvme "
+				"does). Offset and size were checked against the logical block "
+				"size already.\n");
 		return;
 	case EFAULT:
 		sbuf_printf(sb, "O_DIRECT read from %s into the p2pmem of %s failed: %s\n",
 			    dev, provider, strerror(err));
-		sbuf_printf(sb, "  The block layer could not take the P2P pages: the driver of %s may not support P2PDMA, or the registration ended and the buffer was unmapped.\n",
+		sbuf_printf(sb, "  The block layer could not take the P2P pages: the driver of %s "
+				"may not support P2PDMA, or the registration ended and the buffer "
+				"was unmapped.\n",
 			    dev);
 		return;
 	case EIO:
@@ -222,22 +276,27 @@ void explain_mmap(struct sbuf *sb, int err, const char *path, uint64_t len,
 	case ENOENT:
 	case ENODEV:
 		sbuf_printf(sb, "%s: no P2P memory there (%s)\n", path, strerror(err));
-		sbuf_printf(sb, "  Register a BAR first and run the command under it: vfio-p2p register BDF --bar N -- COMMAND. The registration may also have ended (device reset, memory decode off, low power).\n");
+		sbuf_printf(sb, "  Register a BAR first and run the command under it: vfio-p2p "
+				"register BDF --bar N -- COMMAND. The registration may also have "
+				"ended (device reset, memory decode off, low power).\n");
 		return;
 	case ENOMEM:
 		sbuf_printf(sb, "not enough free P2P memory for %s in %s\n",
 			    fmt_size(len, s1, sizeof(s1)), path);
 		if (bdf && !pci_p2pmem(bdf, &size, &avail))
-			sbuf_printf(sb, "  %s has %s of P2P memory, %s of it available. Use a smaller --bs or --qd, or register a larger range.\n",
+			sbuf_printf(sb, "  %s has %s of P2P memory, %s of it available. Use a "
+					"smaller --bs or --qd, or register a larger range.\n",
 				    bdf, fmt_size(size, s2, sizeof(s2)),
 				    fmt_size(avail, s3, sizeof(s3)));
 		else
-			sbuf_printf(sb, "  Use a smaller --bs or --qd, or register a larger range.\n");
+			sbuf_printf(sb,
+				    "  Use a smaller --bs or --qd, or register a larger range.\n");
 		return;
 	case EACCES:
 	case EPERM:
 		sbuf_printf(sb, "no permission to map %s\n", path);
-		sbuf_printf(sb, "  p2pmem/allocate is readable and writable by root only: run as root.\n");
+		sbuf_printf(sb,
+			    "  p2pmem/allocate is for root only: run as root.\n");
 		return;
 	}
 	sbuf_printf(sb, "mmap of %s failed: %s\n", path, strerror(err));

@@ -191,7 +191,7 @@ int pci_group_members(int group, struct pci_group_member *m, int max)
 	while ((de = readdir(d)) && n < max) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(m[n].bdf, sizeof(m[n].bdf), "%s", de->d_name);
+		snprintf(m[n].bdf, sizeof(m[n].bdf), "%.63s", de->d_name);
 		snprintf(path, sizeof(path), "%s/%s/driver", dir, de->d_name);
 		ret = link_base(path, m[n].driver, sizeof(m[n].driver));
 		if (ret)
@@ -298,9 +298,11 @@ const char *pci_bar_unregistrable(const struct pci_bar *b)
 	if (b->unset)
 		return "no address is assigned to the BAR";
 	if (b->size < P2P_GRANULE)
-		return "it is smaller than 2 MiB, the granule in which the kernel makes struct pages for device memory";
+		return "it is smaller than 2 MiB, the granule in which the kernel makes struct "
+		       "pages for device memory";
 	if (b->start & (P2P_GRANULE - 1))
-		return "its address is not a multiple of 2 MiB, the granule in which the kernel makes struct pages for device memory";
+		return "its address is not a multiple of 2 MiB, the granule in which the kernel "
+		       "makes struct pages for device memory";
 	return NULL;
 }
 
@@ -317,7 +319,8 @@ const char *pci_range_invalid(const struct pci_bar *b, uint64_t offset,
 		return buf;
 	}
 	if ((offset | size) & (page - 1)) {
-		snprintf(buf, len, "--offset 0x%llx and --size 0x%llx must be multiples of the page size (%llu)",
+		snprintf(buf, len, "--offset 0x%llx and --size 0x%llx must be multiples of the "
+				   "page size (%llu)",
 			 (unsigned long long)offset, (unsigned long long)size,
 			 (unsigned long long)page);
 		return buf;
@@ -337,13 +340,17 @@ const char *pci_range_invalid(const struct pci_bar *b, uint64_t offset,
 		return buf;
 	}
 	if ((b->start + offset) & (P2P_GRANULE - 1)) {
-		snprintf(buf, len, "the range starts at physical address 0x%llx (BAR %d at 0x%llx + offset 0x%llx), which is not a multiple of 2 MiB; struct pages for device memory are made in 2 MiB units, so use a 2 MiB-aligned --offset",
+		snprintf(buf, len, "the range starts at physical address 0x%llx (BAR %d at 0x%llx "
+				   "+ offset 0x%llx), which is not a multiple of 2 MiB; struct "
+				   "pages for device memory are made in 2 MiB units, so use a 2 "
+				   "MiB-aligned --offset",
 			 (unsigned long long)(b->start + offset), b->index,
 			 (unsigned long long)b->start, (unsigned long long)offset);
 		return buf;
 	}
 	if (size & (P2P_GRANULE - 1)) {
-		snprintf(buf, len, "--size %s is not a multiple of 2 MiB; struct pages for device memory are made in 2 MiB units",
+		snprintf(buf, len, "--size %s is not a multiple of 2 MiB; struct pages for device "
+				   "memory are made in 2 MiB units",
 			 fmt_size(size, s2, sizeof(s2)));
 		return buf;
 	}

@@ -39,7 +39,7 @@ int pci_ids(const char *bdf, char *id, size_t idlen, char *cls, size_t clslen);
 int pci_iommu_group(const char *bdf, int *group);
 
 struct pci_group_member {
-	char bdf[PCI_BDF_LEN];
+	char bdf[64];		/* a PCI address, or another device's name */
 	char driver[64];	/* "" if none */
 };
 

@@ -184,7 +184,7 @@ bool have_cap_sys_rawio(void)
 
 static void proc_comm(const char *pid, char *comm, size_t len)
 {
-	char path[64];
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
 	if (read_text(path, comm, len) < 0)
@@ -193,7 +193,7 @@ static void proc_comm(const char *pid, char *comm, size_t len)
 
 static bool proc_has_open(const char *pid, const char *const *paths, int npaths)
 {
-	char dir[64], link[PATH_MAX + 64], target[PATH_MAX];
+	char dir[PATH_MAX], link[2 * PATH_MAX], target[PATH_MAX];
 	struct dirent *de;
 	bool found = false;
 	ssize_t n;

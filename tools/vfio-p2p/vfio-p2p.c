@@ -199,7 +199,8 @@ int cmd_probe(const struct p2p_opts *o)
 		}
 		err = p2p_get(&dev, i, &r);
 		if (err == -EOPNOTSUPP) {
-			printf("2 MiB aligned, but the kernel cannot register it (not claimed by vfio-pci?)\n");
+			printf("2 MiB aligned, but the kernel cannot register it (not claimed by "
+			       "vfio-pci?)\n");
 		} else if (err) {
 			printf("2 MiB aligned, registration state unknown: %s\n",
 			       strerror(-err));
@@ -321,8 +322,15 @@ int cmd_register(const struct p2p_opts *o)
 		print_explained(buf);
 		return EXIT_NOT_READY;
 	}
+	/* What sysfs shows is enough to refuse the obvious mistakes early */
 	if (!pci_read_bars(o->bdf, bars)) {
 		c.b = &bars[o->bar];
+		if (pci_bar_unregistrable(c.b)) {
+			sbuf_init(&sb, buf, sizeof(buf));
+			explain_feature(&sb, OP_REGISTER, EOPNOTSUPP, &c);
+			print_explained(buf);
+			return EXIT_NOT_READY;
+		}
 		if (pci_range_invalid(c.b, o->offset, o->size, buf, sizeof(buf))) {
 			msg("cannot register BAR %d of %s: %s", o->bar, o->bdf, buf);
 			return EXIT_NOT_READY;
@@ -349,6 +357,7 @@ int cmd_register(const struct p2p_opts *o)
 	if (!ret)
 		ret = p2p_register(&dev, o->bar, o->offset, o->size);
 	if (ret) {
+		sbuf_init(&sb, buf, sizeof(buf));
 		explain_feature(&sb, OP_REGISTER, -ret, &c);
 		print_explained(buf);
 		vfio_dev_close(&dev);
@@ -427,12 +436,15 @@ int cmd_where(const struct p2p_opts *o)
 			    a, pid, *loc->path ? loc->path : "anonymous memory");
 			break;
 		case -ESTALE:
-			msg("0x%llx: in a mapping of %s that is gone: it was %s bar %d offset 0x%llx, but the P2P memory was removed (e.g. the registration ended) and accesses raise SIGBUS",
+			msg("0x%llx: in a mapping of %s that is gone: it was %s bar %d offset "
+			    "0x%llx, but the P2P memory was removed (e.g. the registration ended) "
+			    "and accesses raise SIGBUS",
 			    a, loc->path, loc->bdf, loc->bar,
 			    (unsigned long long)loc->bar_offset);
 			break;
 		case -EINVAL:
-			msg("0x%llx: the file offset of the p2pmem mapping of %s does not name a BAR: a kernel without the BAR/offset encoding of p2pmem mappings?",
+			msg("0x%llx: the file offset of the p2pmem mapping of %s does not name a "
+			    "BAR: a kernel without the BAR/offset encoding of p2pmem mappings?",
 			    a, loc->path);
 			break;
 		case -ESRCH:

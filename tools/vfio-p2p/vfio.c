@@ -11,6 +11,13 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
+/*
+ * The UAPI headers must come from a kernel tree with the series: see
+ * KHDR_INCLUDES in the Makefile.
+ */
+#if !__has_include(<linux/iommufd.h>)
+#error "no linux/iommufd.h: see KHDR_INCLUDES in the Makefile"
+#endif
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -19,7 +26,7 @@
 #include "vfio.h"
 
 #ifndef VFIO_DEVICE_FEATURE_P2P_REGISTER
-#error "linux/vfio.h lacks VFIO_DEVICE_FEATURE_P2P_REGISTER: build with KHDR_INCLUDES=\"-isystem DIR\", DIR holding the UAPI headers installed (make headers_install) from a kernel tree with the vfio-pci P2P registration series"
+#error "linux/vfio.h lacks VFIO_DEVICE_FEATURE_P2P_REGISTER: see KHDR_INCLUDES in the Makefile"
 #endif
 
 #define offsetofend(type, member) \
@@ -66,7 +73,8 @@ static int open_cdev(struct vfio_dev *d, struct sbuf *sb, char *cdev_path,
 
 	ret = pci_vfio_cdev(d->bdf, name, sizeof(name));
 	if (ret) {
-		sbuf_printf(sb, "no VFIO character device in sysfs (kernel without CONFIG_VFIO_DEVICE_CDEV?)");
+		sbuf_printf(sb, "no VFIO character device in sysfs (kernel without "
+				"CONFIG_VFIO_DEVICE_CDEV?)");
 		return ret;
 	}
 	snprintf(cdev_path, cdev_len, "/dev/vfio/devices/%s", name);
@@ -235,7 +243,7 @@ int vfio_dev_open(struct vfio_dev *d, const char *bdf, char *why, size_t len)
 	if (ret1 == -EACCES || ret2 == -EACCES || ret1 == -EPERM || ret2 == -EPERM) {
 		sbuf_printf(&out, "no permission to open %s through VFIO (%s; %s)\n",
 			    bdf, r1, r2);
-		sbuf_printf(&out, "  The VFIO device files belong to root: run vfio-p2p as root.\n");
+		sbuf_printf(&out, "  The VFIO files belong to root: run vfio-p2p as root.\n");
 		return -EACCES;
 	}
 	sbuf_printf(&out, "cannot open %s through VFIO\n", bdf);

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-p2p read: O_DIRECT read of a block device into a p2pmem buffer, for
+ * demos and tests.  The buffer is bs * qd bytes; the read walks the range
+ * in bs chunks through that ring of slots, in order, so that --cksum can
+ * checksum the data with the CPU before a slot is reused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+
+#include <liburing.h>
+
+#include "cmds.h"
+#include "explain.h"
+#include "pci.h"
+#include "util.h"
+#include "vfio_p2p_where.h"
+
+struct reader {
+	int fd;
+	uint8_t *buf;
+	uint64_t bs;
+	unsigned int qd;
+	uint64_t offset;	/* in the device */
+	uint64_t bytes;
+	uint64_t nchunks;
+	bool cksum;
+	uint32_t crc;
+	uint64_t short_at;	/* where a short read happened */
+	uint64_t short_len;
+};
+
+static uint64_t chunk_len(const struct reader *r, uint64_t i)
+{
+	uint64_t left = r->bytes - i * r->bs;
+
+	return left < r->bs ? left : r->bs;
+}
+
+static uint8_t *slot(const struct reader *r, uint64_t i)
+{
+	return r->buf + (i % r->qd) * r->bs;
+}
+
+static void consume(struct reader *r, uint64_t i)
+{
+	if (r->cksum)
+		r->crc = cksum_update(r->crc, slot(r, i), chunk_len(r, i));
+}
+
+/* Returns 0 or -errno; -ENODATA for a short read */
+static int read_psync(struct reader *r)
+{
+	uint64_t i, len, done;
+	ssize_t n;
+
+	for (i = 0; i < r->nchunks; i++) {
+		len = chunk_len(r, i);
+		for (done = 0; done < len; done += (uint64_t)n) {
+			n = pread(r->fd, slot(r, i) + done, len - done,
+				  (off_t)(r->offset + i * r->bs + done));
+			if (n < 0 && errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			if (n < 0)
+				return -errno;
+			if (!n) {
+				r->short_at = r->offset + i * r->bs + done;
+				r->short_len = len - done;
+				return -ENODATA;
+			}
+		}
+		consume(r, i);
+	}
+	return 0;
+}
+
+static int read_io_uring(struct reader *r)
+{
+	uint64_t next_sub = 0, next_con = 0, i;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	unsigned int inflight = 0;
+	struct io_uring ring;
+	bool *done;
+	int ret, err = 0;
+
+	done = calloc(r->qd, sizeof(*done));
+	if (!done)
+		return -ENOMEM;
+	ret = io_uring_queue_init(r->qd, &ring, 0);
+	if (ret) {
+		free(done);
+		msg("io_uring_queue_init: %s", strerror(-ret));
+		return ret;
+	}
+
+	while (next_con < r->nchunks || inflight) {
+		while (!err && next_sub < r->nchunks && next_sub < next_con + r->qd) {
+			sqe = io_uring_get_sqe(&ring);
+			if (!sqe)
+				break;
+			io_uring_prep_read(sqe, r->fd, slot(r, next_sub),
+					   (unsigned int)chunk_len(r, next_sub),
+					   r->offset + next_sub * r->bs);
+			io_uring_sqe_set_data64(sqe, next_sub);
+			next_sub++;
+			inflight++;
+		}
+		if (!inflight)
+			break;
+		ret = io_uring_submit_and_wait(&ring, 1);
+		if (ret < 0 && ret != -EINTR) {
+			err = err ? err : ret;
+			break;
+		}
+		while (!io_uring_peek_cqe(&ring, &cqe)) {
+			i = io_uring_cqe_get_data64(cqe);
+			if (cqe->res < 0) {
+				err = err ? err : cqe->res;
+			} else if ((uint64_t)cqe->res != chunk_len(r, i)) {
+				if (!err) {
+					r->short_at = r->offset + i * r->bs + (uint64_t)cqe->res;
+					r->short_len = chunk_len(r, i) - (uint64_t)cqe->res;
+					err = -ENODATA;
+				}
+			}
+			done[i % r->qd] = true;
+			inflight--;
+			io_uring_cqe_seen(&ring, cqe);
+		}
+		/* In order, so that cksum sees the data in order */
+		while (!err && next_con < next_sub && done[next_con % r->qd]) {
+			done[next_con % r->qd] = false;
+			consume(r, next_con);
+			next_con++;
+		}
+		if (err && !inflight)
+			break;
+	}
+
+	io_uring_queue_exit(&ring);
+	free(done);
+	return err;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Logical block size and size of @fd: a block device or a regular file */
+static int dev_geometry(int fd, const char *dev, uint64_t *lbs, uint64_t *size)
+{
+	struct stat st;
+	int sz;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKSSZGET, &sz) || ioctl(fd, BLKGETSIZE64, size)) {
+			msg("%s: cannot get the block size: %s", dev, strerror(errno));
+			return -errno;
+		}
+		*lbs = (uint64_t)sz;
+	} else if (S_ISREG(st.st_mode)) {
+		*lbs = 4096;
+		*size = (uint64_t)st.st_size;
+	} else {
+		msg("%s is neither a block device nor a file", dev);
+		return -ENOTBLK;
+	}
+	return 0;
+}
+
+static void wait_for_signal(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	printf("paused (pid %d): SIGTERM or SIGINT unmaps the buffer and exits\n",
+	       (int)getpid());
+	fflush(stdout);
+	do {
+		sig = sigwaitinfo(&set, NULL);
+	} while (sig < 0);
+}
+
+int cmd_read(const struct p2p_opts *o)
+{
+	char buf[4096];
+	char client[PCI_BDF_LEN] = "", target[128], s1[32], s2[32], s3[32];
+	const char *path = NULL, *engine;
+	struct vfio_p2p_loc *loc = NULL;
+	struct reader r = { .fd = -1 };
+	uint64_t lbs = 512, devsize = 0, maplen = 0;
+	bool located = false;
+	double t0, t1;
+	struct sbuf sb;
+	int ret, mfd, status = EXIT_NOT_READY;
+
+	if (!o->dram) {
+		path = o->p2pmem ? o->p2pmem : getenv("VFIO_P2P_ALLOCATE");
+		if (!path || !*path) {
+			msg("no p2pmem to read into: VFIO_P2P_ALLOCATE is not set\n"
+			    "  Run it under 'vfio-p2p register BDF --bar N -- vfio-p2p read ...', "
+			    "give --p2pmem /sys/bus/pci/devices/BDF/p2pmem/allocate, or use --dram "
+			    "for a DRAM baseline.");
+			return EXIT_NOT_READY;
+		}
+	}
+
+	r.fd = open(o->dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (r.fd < 0) {
+		ret = errno;
+		msg("cannot open %s for O_DIRECT reading: %s%s", o->dev, strerror(ret),
+		    ret == EACCES ? " (run as root)" :
+		    ret == EINVAL ? " (it does not support O_DIRECT)" : "");
+		return EXIT_NOT_READY;
+	}
+	if (dev_geometry(r.fd, o->dev, &lbs, &devsize))
+		goto out;
+	if (o->dev_offset % lbs || o->bytes % lbs) {
+		msg("--offset 0x%llx and --bytes %llu must be multiples of the logical block size "
+		    "of %s (%llu)",
+		    (unsigned long long)o->dev_offset, (unsigned long long)o->bytes,
+		    o->dev, (unsigned long long)lbs);
+		goto out;
+	}
+	if (o->dev_offset > devsize || o->bytes > devsize - o->dev_offset) {
+		msg("%s has %llu bytes: cannot read %llu bytes at offset 0x%llx",
+		    o->dev, (unsigned long long)devsize,
+		    (unsigned long long)o->bytes, (unsigned long long)o->dev_offset);
+		goto out;
+	}
+
+	r.offset = o->dev_offset;
+	r.bytes = o->bytes;
+	r.bs = o->bs ? o->bs : (1ULL << 20);
+	if (r.bs > r.bytes)
+		r.bs = r.bytes;
+	if (r.bs % lbs) {
+		msg("--bs %llu must be a multiple of the logical block size of %s (%llu)",
+		    (unsigned long long)r.bs, o->dev, (unsigned long long)lbs);
+		goto out;
+	}
+	r.nchunks = (r.bytes + r.bs - 1) / r.bs;
+	r.qd = o->qd ? o->qd : o->engine == ENGINE_IO_URING ? 8 : 1;
+	if (r.qd > r.nchunks)
+		r.qd = (unsigned int)r.nchunks;
+	r.cksum = o->cksum;
+	maplen = (r.bs * r.qd + SZ_4K - 1) & ~(SZ_4K - 1);
+
+	if (o->dram) {
+		r.buf = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (r.buf == MAP_FAILED) {
+			msg("cannot allocate %llu bytes: %s",
+			    (unsigned long long)maplen, strerror(errno));
+			goto out;
+		}
+		snprintf(target, sizeof(target), "DRAM");
+	} else {
+		loc = calloc(1, sizeof(*loc));
+		if (!loc)
+			goto out;
+		mfd = open(path, O_RDWR | O_CLOEXEC);
+		if (mfd < 0) {
+			ret = errno;
+			r.buf = MAP_FAILED;
+		} else {
+			r.buf = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
+				     MAP_SHARED, mfd, 0);
+			ret = errno;
+			close(mfd);
+		}
+		if (r.buf == MAP_FAILED) {
+			char bdf[PCI_BDF_LEN] = "";
+			const char *p = strstr(path, "/p2pmem/allocate");
+
+			if (p && p - path >= 12 && pci_is_bdf(p - 12, 12)) {
+				memcpy(bdf, p - 12, 12);
+				bdf[12] = '\0';
+			}
+			sbuf_init(&sb, buf, sizeof(buf));
+			explain_mmap(&sb, ret, path, maplen, *bdf ? bdf : NULL);
+			print_explained(buf);
+			r.buf = NULL;
+			goto out;
+		}
+		ret = vfio_p2p_locate(0, (uint64_t)(uintptr_t)r.buf, loc);
+		if (!ret) {
+			located = true;
+			snprintf(target, sizeof(target), "p2pmem of %s BAR %d",
+				 loc->bdf, loc->bar);
+		} else {
+			snprintf(target, sizeof(target), "%s", path);
+		}
+	}
+	pci_blockdev_bdf(o->dev, client);
+
+	engine = o->engine == ENGINE_IO_URING ? "io_uring" : "psync";
+	t0 = now();
+	ret = o->engine == ENGINE_IO_URING ? read_io_uring(&r) : read_psync(&r);
+	t1 = now();
+	if (ret == -ENODATA) {
+		msg("short read from %s at 0x%llx: %llu bytes missing (did the device shrink?)",
+		    o->dev, (unsigned long long)r.short_at,
+		    (unsigned long long)r.short_len);
+		goto out;
+	}
+	if (ret) {
+		sbuf_init(&sb, buf, sizeof(buf));
+		if (o->dram) {
+			sbuf_printf(&sb, "O_DIRECT read from %s into DRAM failed: %s\n",
+				    o->dev, strerror(-ret));
+		} else {
+			explain_read(&sb, -ret, o->dev, client,
+				     located ? loc->bdf : path);
+		}
+		print_explained(buf);
+		goto out;
+	}
+
+	printf("read %s from %s%s%s at 0x%llx into %s in %.3f s: %.1f MiB/s (%s, bs %s, qd %u%s)\n",
+	       fmt_size(r.bytes, s1, sizeof(s1)), o->dev,
+	       *client ? " " : "", client,
+	       (unsigned long long)r.offset, target, t1 - t0,
+	       t1 > t0 ? (double)r.bytes / (1 << 20) / (t1 - t0) : 0.0,
+	       engine, fmt_size(r.bs, s2, sizeof(s2)), r.qd,
+	       r.cksum ? ", with cksum" : "");
+	if (located)
+		printf("buffer: 0x%llx %s bar %d offset 0x%llx (%s)\n",
+		       (unsigned long long)(uintptr_t)r.buf, loc->bdf, loc->bar,
+		       (unsigned long long)loc->bar_offset,
+		       fmt_size(maplen, s3, sizeof(s3)));
+	else
+		printf("buffer: 0x%llx %s (%s)\n",
+		       (unsigned long long)(uintptr_t)r.buf,
+		       o->dram ? "DRAM" : "not a p2pmem mapping",
+		       fmt_size(maplen, s3, sizeof(s3)));
+	if (r.cksum)
+		printf("cksum: %u %llu\n", cksum_finish(r.crc, r.bytes),
+		       (unsigned long long)r.bytes);
+	fflush(stdout);
+	if (o->pause)
+		wait_for_signal();
+	status = 0;
+out:
+	if (r.buf && r.buf != MAP_FAILED)
+		munmap(r.buf, maplen);
+	free(loc);
+	close(r.fd);
+	return status;
+}

@@ -1,0 +1,211 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# guest-test.sh: vfio-p2p end to end, in a machine that has the devices.
+#
+#   BDF=0000:03:00.0 BLK=/dev/nvme0n1 tools/vfio-p2p/tests/guest-test.sh
+#
+# BDF   a device bound to vfio-pci with a 2 MiB-aligned memory BAR (ivshmem
+#       1af4:1110: BAR2, 256 MiB, RAM-backed, so the CPU can check the data)
+# BAR   that BAR (default 2)
+# BLK   a block device to read from (read only; nothing is written)
+# VFIO_P2P  the binary (default: ../vfio-p2p next to this script)
+#
+# Needs root. Prints TAP; exit 0 if all passed, 1 if not, 4 if it cannot
+# run here (skip).
+
+BAR=${BAR:-2}
+V=${VFIO_P2P:-$(cd "$(dirname "$0")/.." && pwd)/vfio-p2p}
+N=$((4 << 20))		# bytes per read
+T=$(mktemp -d "${TMPDIR:-/tmp}/vfio-p2p-guest.XXXXXX") || exit 1
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+echo "TAP version 13"
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 4
+}
+if [ -z "${BDF:-}" ] || [ -z "${BLK:-}" ]; then
+	skip_all "set BDF and BLK"
+fi
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ -x "$V" ] || skip_all "no vfio-p2p binary at $V (build it, or set VFIO_P2P)"
+[ -b "$BLK" ] || skip_all "$BLK is not a block device"
+[ -d "/sys/bus/pci/devices/$BDF" ] || skip_all "no PCI device $BDF"
+[ "$(basename "$(readlink "/sys/bus/pci/devices/$BDF/driver")")" = vfio-pci ] ||
+	skip_all "$BDF is not bound to vfio-pci"
+
+n=0
+nfail=0
+ok() {	# ok CONDITION-STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		nfail=$((nfail + 1))
+	fi
+}
+check() {	# check DESCRIPTION COMMAND...: ok if COMMAND succeeds
+	local d=$1
+	shift
+	"$@" >/dev/null 2>&1
+	ok $? "$d"
+}
+show() {	# show FILE: a file as TAP comments
+	sed 's/^/# /' "$1"
+}
+wait_for() {	# wait_for FILE PATTERN SECONDS
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# What a read from BLK must give: cksum of the first N bytes, read with
+# O_DIRECT so the page cache cannot differ from the device.
+want=$(dd if="$BLK" bs=1M count=$((N >> 20)) iflag=direct status=none | cksum)
+echo "# BDF $BDF BAR $BAR, BLK $BLK, first $N bytes: cksum $want"
+
+# 1. probe: ready, BAR registrable and not registered
+timeout 120 "$V" probe "$BDF" > "$T/probe1" 2>&1
+rc=$?
+show "$T/probe1"
+ok $rc "probe $BDF exits 0 (ready)"
+check "probe: driver vfio-pci" grep -q "^driver: *vfio-pci$" "$T/probe1"
+check "probe: IOMMU group viable" grep -q "^iommu group: [0-9]*, viable" "$T/probe1"
+check "probe: kernel supports P2P registration" grep -q "^kernel: *P2P registration supported" "$T/probe1"
+check "probe: BAR $BAR registrable, not registered" \
+	grep -q "^bar $BAR: .*registrable, not registered" "$T/probe1"
+check "probe: a small BAR is named as not registrable" \
+	grep -q "^bar [0-9]: .*not registrable" "$T/probe1"
+
+# 2. register -- COMMAND: reads into p2pmem, where, data, environment
+cat > "$T/inner.sh" <<'EOF'
+# Runs under vfio-p2p register, with VFIO_P2P_* set.
+echo "env $VFIO_P2P_BDF $VFIO_P2P_BAR $VFIO_P2P_OFFSET $VFIO_P2P_SIZE $VFIO_P2P_ALLOCATE"
+"$V" read --dev "$BLK" --bytes "$N" --engine psync --cksum || exit 10
+"$V" read --dev "$BLK" --bytes "$N" --engine io_uring --bs 256k --qd 4 --cksum \
+	--pause > "$T/pause.out" 2>&1 &
+rp=$!
+st=0
+for i in $(seq 600); do
+	grep -q '^paused' "$T/pause.out" && break
+	kill -0 $rp 2>/dev/null || break
+	sleep 0.1
+done
+addr=$(sed -n 's/^buffer: \(0x[0-9a-f]*\) .*/\1/p' "$T/pause.out")
+"$V" where --pid $rp "$addr" || st=11
+kill -TERM $rp
+wait $rp || st=12
+cat "$T/pause.out"
+exit $st
+EOF
+export V BLK N T
+timeout 300 "$V" register "$BDF" --bar "$BAR" -- sh "$T/inner.sh" \
+	> "$T/reg" 2>&1
+rc=$?
+show "$T/reg"
+ok $rc "register -- sh (psync and io_uring reads, where) exits 0"
+size=$(sed -n "s/^registered $BDF BAR $BAR range 0x0-0x\([0-9a-f]*\) .*/\1/p" "$T/reg")
+check "register: one line names BDF, BAR, range and struct page memory" \
+	grep -q "^registered $BDF BAR $BAR range 0x0-0x[0-9a-f]* ([0-9.]* [KMGT]iB) as P2P memory, struct pages [0-9.]* [KMG]iB$" "$T/reg"
+check "register: environment of the command" \
+	grep -q "^env $BDF $BAR 0 $((0x${size:-0} + 1)) /sys/bus/pci/devices/$BDF/p2pmem/allocate$" "$T/reg"
+check "read psync into p2pmem of $BDF BAR $BAR" grep -q "^read .* into p2pmem of $BDF BAR $BAR in .*psync" "$T/reg"
+check "read io_uring into p2pmem of $BDF BAR $BAR" grep -q "^read .* into p2pmem of $BDF BAR $BAR in .*io_uring" "$T/reg"
+[ "$(grep -c "^cksum: $want$" "$T/reg")" = 2 ]
+ok $? "data read into p2pmem matches the device (cksum, psync and io_uring)"
+# The last buffer line is the paused io_uring reader's
+buf=$(sed -n "s/^buffer: \(0x[0-9a-f]* $BDF bar $BAR offset 0x[0-9a-f]*\) .*/\1/p" "$T/reg" | tail -n 1)
+[ -n "$buf" ] && grep -qx "$buf" "$T/reg"
+ok $? "where --pid gives the same place as the reader itself (${buf:-no buffer line})"
+off=$(echo "$buf" | sed -n 's/.* offset \(0x[0-9a-f]*\)$/\1/p')
+[ -n "$off" ] && [ $((off)) -lt $((0x${size:-0} + 1)) ] && [ $((off % 4096)) = 0 ]
+ok $? "buffer offset ${off:-?} is page aligned and inside the registered range"
+check "register: unregistered after the command" grep -q "^unregistered $BDF BAR $BAR$" "$T/reg"
+
+# 3. exit status of the command passes through
+timeout 120 "$V" register "$BDF" --bar "$BAR" -- sh -c 'exit 42' > "$T/st" 2>&1
+ok $(($? != 42)) "exit status 42 of the command passes through"
+timeout 120 "$V" register "$BDF" --bar "$BAR" -- sh -c 'kill -TERM $$' > "$T/st" 2>&1
+ok $(($? != 143)) "command killed by SIGTERM: exit status 143"
+timeout 120 "$V" register "$BDF" --bar "$BAR" -- /nonexistent/command > "$T/st" 2>&1
+ok $(($? != 127)) "command not found: exit status 127"
+
+# 4. afterwards nothing is registered
+timeout 120 "$V" probe "$BDF" > "$T/probe2" 2>&1
+check "probe after register: BAR $BAR not registered" \
+	grep -q "^bar $BAR: .*registrable, not registered" "$T/probe2"
+check "probe after register: no p2pmem" grep -q "^p2pmem: *none" "$T/probe2"
+[ ! -e "/sys/bus/pci/devices/$BDF/p2pmem/allocate" ]
+ok $? "p2pmem/allocate is gone"
+
+# 5. --hold, used by another process, ended by SIGTERM
+"$V" register "$BDF" --bar "$BAR" --hold > "$T/hold" 2>&1 &
+hp=$!
+PIDS+=("$hp")
+wait_for "$T/hold" '^holding' 120
+ok $? "register --hold is holding"
+check "--hold prints the p2pmem path" \
+	grep -qx "p2pmem: /sys/bus/pci/devices/$BDF/p2pmem/allocate" "$T/hold"
+[ "$(cat "/sys/bus/pci/devices/$BDF/p2pmem/size" 2>/dev/null)" = $((0x${size:-0} + 1)) ]
+ok $? "p2pmem/size is the registered size while holding"
+timeout 120 "$V" read --dev "$BLK" --bytes "$N" --engine io_uring --cksum \
+	--p2pmem "/sys/bus/pci/devices/$BDF/p2pmem/allocate" > "$T/other" 2>&1
+rc=$?
+show "$T/other"
+[ $rc = 0 ] && grep -q "^cksum: $want$" "$T/other"
+ok $? "another process reads into the held p2pmem, data matches"
+timeout 60 "$V" probe "$BDF" > "$T/probe3" 2>&1
+rc=$?
+show "$T/probe3"
+[ $rc != 0 ] && grep -q "already open through VFIO by pid $hp (vfio-p2p)" "$T/probe3" &&
+	grep -q "^p2pmem: .*size" "$T/probe3"
+ok $? "probe while held: names the holder, shows p2pmem"
+kill -TERM "$hp"
+timeout 120 tail --pid="$hp" -f /dev/null
+wait "$hp"
+rc=$?
+show "$T/hold"
+ok $rc "register --hold exits 0 on SIGTERM"
+check "--hold unregistered on SIGTERM" grep -q "^unregistered $BDF BAR $BAR$" "$T/hold"
+[ ! -e "/sys/bus/pci/devices/$BDF/p2pmem/allocate" ]
+ok $? "p2pmem/allocate is gone after SIGTERM"
+timeout 120 "$V" probe "$BDF" > "$T/probe4" 2>&1
+check "probe after --hold: BAR $BAR not registered" \
+	grep -q "^bar $BAR: .*registrable, not registered" "$T/probe4"
+
+# 6. errors a person can act on
+small=$(sed -n 's/^bar \([0-9]\): .*not registrable.*/\1/p' "$T/probe1" | head -n 1)
+if [ -n "$small" ]; then
+	timeout 60 "$V" register "$BDF" --bar "$small" --hold > "$T/e1" 2>&1
+	rc=$?
+	show "$T/e1"
+	[ $rc = 1 ] && grep -q "BAR $small .*cannot be registered" "$T/e1"
+	ok $? "register of BAR $small fails and says why"
+fi
+timeout 60 "$V" register "$BDF" --bar "$BAR" --offset 1M --hold > "$T/e2" 2>&1
+rc=$?
+show "$T/e2"
+[ $rc = 1 ] && grep -q "not a multiple of 2 MiB" "$T/e2"
+ok $? "register at a 1 MiB offset fails and says why"
+env -u VFIO_P2P_ALLOCATE timeout 60 "$V" read --dev "$BLK" --bytes "$N" > "$T/e3" 2>&1
+[ $? = 1 ] && grep -q "VFIO_P2P_ALLOCATE is not set" "$T/e3"
+ok $? "read outside register says how to run it"
+
+echo "1..$n"
+echo "# $((n - nfail)) passed, $nfail failed"
+[ $nfail = 0 ]

@@ -1,0 +1,802 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host-side unit tests of vfio-p2p: no device, no kernel support needed.
+ * Prints TAP; the last line is "# N passed, N failed"; exits 1 on failure.
+ *
+ * Covers argument parsing, the /proc/<pid>/maps decoder (synthetic lines,
+ * and this process's own maps with a file laid out like p2pmem), the BAR
+ * table parser, a synthetic sysfs tree (driver, IOMMU group) and the
+ * error messages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "args.h"
+#include "explain.h"
+#include "pci.h"
+#include "util.h"
+#include "vfio_p2p_where.h"
+
+static int tests, passed, failed;
+
+static bool ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static bool ok(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	tests++;
+	if (cond)
+		passed++;
+	else
+		failed++;
+	printf("%sok %d - ", cond ? "" : "not ", tests);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	return cond;
+}
+
+/* Print @text as TAP diagnostics */
+static void diag(const char *what, const char *text)
+{
+	const char *p = text, *nl;
+
+	printf("# %s:\n", what);
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		printf("#   %.*s\n", (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+static void has(const char *text, const char *needle, const char *what)
+{
+	if (!ok(strstr(text, needle) != NULL, "%s mentions \"%s\"", what, needle))
+		diag("text", text);
+}
+
+static void lacks(const char *text, const char *needle, const char *what)
+{
+	if (!ok(strstr(text, needle) == NULL, "%s does not mention \"%s\"", what, needle))
+		diag("text", text);
+}
+
+/* ---- numbers ---- */
+
+static void test_numbers(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		uint64_t v;
+	} cases[] = {
+		{ "4096", 0, 4096 },
+		{ "0x1000", 0, 4096 },
+		{ "2M", 0, 2ULL << 20 },
+		{ "2MiB", 0, 2ULL << 20 },
+		{ "1g", 0, 1ULL << 30 },
+		{ "0x10K", 0, 16ULL << 10 },
+		{ "0", 0, 0 },
+		{ "", -EINVAL, 0 },
+		{ "12x", -EINVAL, 0 },
+		{ "2MB5", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },
+		{ " 1", -EINVAL, 0 },
+		{ "99999999999999999999", -ERANGE, 0 },
+		{ "17179869184G", -ERANGE, 0 },
+	};
+	char buf[32];
+	uint64_t v;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		v = 0;
+		ret = parse_u64(cases[i].s, &v);
+		ok(ret == cases[i].ret && (ret || v == cases[i].v),
+		   "parse_u64(\"%s\") = %d, %llu", cases[i].s, ret,
+		   (unsigned long long)v);
+	}
+	ok(!parse_addr("7f12c4a00000", &v) && v == 0x7f12c4a00000ULL,
+	   "parse_addr without 0x");
+	ok(!parse_addr("0x7f12c4a00000", &v) && v == 0x7f12c4a00000ULL,
+	   "parse_addr with 0x");
+	ok(parse_addr("7f12g", &v) == -EINVAL, "parse_addr rejects junk");
+
+	ok(!strcmp(fmt_size(256ULL << 20, buf, sizeof(buf)), "256 MiB"),
+	   "fmt_size 256 MiB: %s", buf);
+	ok(!strcmp(fmt_size(4096, buf, sizeof(buf)), "4 KiB"), "fmt_size 4 KiB: %s", buf);
+	ok(!strcmp(fmt_size(3, buf, sizeof(buf)), "3 B"), "fmt_size 3 B: %s", buf);
+	ok(!strcmp(fmt_size(3ULL << 29, buf, sizeof(buf)), "1.5 GiB"), "fmt_size 1.5 GiB: %s", buf);
+	ok(!strcmp(fmt_size(0, buf, sizeof(buf)), "0 B"), "fmt_size 0 B: %s", buf);
+}
+
+static void test_cksum(void)
+{
+	static uint8_t zeros[100000];
+	uint32_t c;
+
+	/* Values from coreutils cksum */
+	ok(cksum_finish(cksum_update(0, "", 0), 0) == 4294967295u, "cksum of nothing");
+	ok(cksum_finish(cksum_update(0, "a", 1), 1) == 1220704766u, "cksum of \"a\"");
+	c = cksum_update(0, "1234", 4);
+	c = cksum_update(c, "56789", 5);
+	ok(cksum_finish(c, 9) == 930766865u, "cksum of \"123456789\" in two parts");
+	ok(cksum_finish(cksum_update(0, zeros, sizeof(zeros)), sizeof(zeros)) == 1260869142u,
+	   "cksum of 100000 zero bytes");
+}
+
+/* ---- arguments ---- */
+
+static int parse(struct p2p_opts *o, char *err, size_t len, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = "vfio-p2p";
+	va_start(ap, len);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	return parse_args(argc, argv, o, err, len);
+}
+
+static void parse_fails(const char *needle, const char *what, ...)
+{
+	char *argv[32], err[256];
+	struct p2p_opts o;
+	int argc = 0, ret;
+	va_list ap;
+
+	argv[argc++] = "vfio-p2p";
+	va_start(ap, what);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	ret = parse_args(argc, argv, &o, err, sizeof(err));
+	if (!ok(ret == -EINVAL && strstr(err, needle), "rejected: %s", what))
+		diag("error", err);
+}
+
+static void test_args(void)
+{
+	struct p2p_opts o;
+	char err[256];
+	int ret;
+
+	ret = parse(&o, err, sizeof(err), "probe", "03:00.0", NULL);
+	ok(!ret && o.cmd == CMD_PROBE && !strcmp(o.bdf, "0000:03:00.0"),
+	   "probe with a short BDF");
+
+	ret = parse(&o, err, sizeof(err), "register", "0000:03:00.0", "--bar", "2",
+		    "--offset", "2M", "--size=0x400000", "--", "sh", "-c", "echo --bar", NULL);
+	ok(!ret && o.cmd == CMD_REGISTER && o.bar == 2 && o.offset == (2ULL << 20) &&
+	   o.size == 0x400000 && !o.hold && o.command &&
+	   !strcmp(o.command[0], "sh") && !strcmp(o.command[2], "echo --bar") &&
+	   !o.command[3], "register -- COMMAND keeps the command's own options");
+
+	ret = parse(&o, err, sizeof(err), "register", "0000:0A:00.0", "--bar=2", "--hold", NULL);
+	ok(!ret && o.hold && !o.command && o.size == 0 && o.offset == 0 &&
+	   !strcmp(o.bdf, "0000:0a:00.0"), "register --hold, BDF lowercased");
+
+	ret = parse(&o, err, sizeof(err), "where", "--pid", "42", "7f0000001000",
+		    "0x7f0000002000", NULL);
+	ok(!ret && o.cmd == CMD_WHERE && o.pid == 42 && o.naddrs == 2 &&
+	   o.addrs[0] == 0x7f0000001000ULL && o.addrs[1] == 0x7f0000002000ULL,
+	   "where --pid with two addresses");
+
+	ret = parse(&o, err, sizeof(err), "read", "--dev", "/dev/nvme0n1", "--bytes", "32M",
+		    "--offset", "1M", "--engine", "io_uring", "--qd", "16", "--bs", "128k",
+		    "--cksum", NULL);
+	ok(!ret && o.cmd == CMD_READ && !strcmp(o.dev, "/dev/nvme0n1") &&
+	   o.bytes == (32ULL << 20) && o.dev_offset == (1ULL << 20) &&
+	   o.engine == ENGINE_IO_URING && o.qd == 16 && o.bs == (128ULL << 10) &&
+	   o.cksum && !o.pause && !o.dram, "read with every option");
+
+	ret = parse(&o, err, sizeof(err), "register", "--help", NULL);
+	ok(!ret && o.cmd == CMD_HELP, "--help anywhere");
+
+	parse_fails("no command", "no command", NULL);
+	parse_fails("unknown command", "unknown command", "frobnicate", NULL);
+	parse_fails("needs --bar", "register without --bar", "register", "03:00.0", "--hold", NULL);
+	parse_fails("--hold or -- COMMAND", "register without --hold or COMMAND",
+		    "register", "03:00.0", "--bar", "2", NULL);
+	parse_fails("not both", "register with --hold and COMMAND",
+		    "register", "03:00.0", "--bar", "2", "--hold", "--", "true", NULL);
+	parse_fails("a BAR is 0 to 5", "--bar 6 (the ROM)",
+		    "register", "03:00.0", "--bar", "6", "--hold", NULL);
+	parse_fails("not a number", "--bar two",
+		    "register", "03:00.0", "--bar", "two", "--hold", NULL);
+	parse_fails("needs a value", "--bar without value", "register", "03:00.0", "--bar", NULL);
+	parse_fails("no COMMAND", "nothing after --",
+		    "register", "03:00.0", "--bar", "2", "--", NULL);
+	parse_fails("not a PCI address", "bad BDF", "probe", "03:20.0", NULL);
+	parse_fails("not a PCI address", "BDF with function 8", "probe", "0000:03:00.8", NULL);
+	parse_fails("needs a BDF", "probe without BDF", "probe", NULL);
+	parse_fails("unexpected argument", "two BDFs", "probe", "03:00.0", "04:00.0", NULL);
+	parse_fails("unknown option", "--size for read",
+		    "read", "--dev", "x", "--bytes", "1", "--size", "1", NULL);
+	parse_fails("unknown option", "--hold for probe", "probe", "03:00.0", "--hold", NULL);
+	parse_fails("psync or io_uring", "--engine libaio", "read", "--dev", "x", "--bytes", "1",
+		    "--engine", "libaio", NULL);
+	parse_fails("use --engine io_uring", "psync with --qd 8",
+		    "read", "--dev", "x", "--bytes", "1", "--qd", "8", NULL);
+	parse_fails("needs --bytes", "read without --bytes", "read", "--dev", "x", NULL);
+	parse_fails("more than 0", "read --bytes 0", "read", "--dev", "x", "--bytes", "0", NULL);
+	parse_fails("not both", "read --dram --p2pmem", "read", "--dev", "x", "--bytes", "1",
+		    "--dram", "--p2pmem", "/x", NULL);
+	parse_fails("not an address", "where with junk", "where", "xyz", NULL);
+	parse_fails("at least one address", "where without address", "where", "--pid", "1", NULL);
+	parse_fails("not a process id", "where --pid 0", "where", "--pid", "0", "1000", NULL);
+	parse_fails("only for register", "-- for probe", "probe", "03:00.0", "--", "x", NULL);
+}
+
+/* ---- maps lines ---- */
+
+#define P2P_PATH "/sys/devices/pci0000:00/0000:00:12.0/0000:03:00.0/p2pmem/allocate"
+
+static void test_maps_lines(void)
+{
+	struct vfio_p2p_map m;
+	char line[512], bdf[16];
+	uint64_t off;
+	int bar, ret;
+
+	snprintf(line, sizeof(line), "7f12c4a00000-7f12c4c00000 rw-s 0200000000200000 00:15 12345  "
+				     "                    %s\n",
+		 P2P_PATH);
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && m.start == 0x7f12c4a00000ULL && m.end == 0x7f12c4c00000ULL &&
+	   m.pgoff == 0x0200000000200000ULL && !strcmp(m.perms, "rw-s") &&
+	   m.dev_major == 0 && m.dev_minor == 0x15 && m.inode == 12345 &&
+	   !strcmp(m.path, P2P_PATH) && !m.deleted, "p2pmem maps line splits");
+	ok(vfio_p2p_map_bdf(&m, bdf) && !strcmp(bdf, "0000:03:00.0"),
+	   "p2pmem maps line names its device");
+	ret = vfio_p2p_decode(m.pgoff, m.start, 0x7f12c4a01234ULL, &bar, &off);
+	ok(!ret && bar == 2 && off == 0x201234, "decode: bar 2 offset 0x201234 (got %d 0x%llx)",
+	   bar, (unsigned long long)off);
+	ret = vfio_p2p_decode(0x0000000000000000ULL, 0x1000, 0x1000, &bar, &off);
+	ok(!ret && bar == 0 && off == 0, "decode: bar 0 offset 0");
+	ret = vfio_p2p_decode(0x05ffffffffe00000ULL, 0x1000, 0x2000, &bar, &off);
+	ok(!ret && bar == 5 && off == 0xffffffffe01000ULL, "decode: bar 5, offset near 2^56");
+	ok(vfio_p2p_decode(0x0600000000000000ULL, 0x1000, 0x1000, &bar, &off) == -EINVAL,
+	   "decode: BAR 6 is not a BAR");
+
+	snprintf(line, sizeof(line), "7f0000100000-7f0000300000 rw-s 0400000000000000 00:15 777   "
+				     "/mnt/my sysfs copy/devices/0000:03:00.0/p2pmem/allocate\n");
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && !strcmp(m.path, "/mnt/my sysfs copy/devices/0000:03:00.0/p2pmem/allocate"),
+	   "path with spaces kept whole");
+	ok(vfio_p2p_map_bdf(&m, bdf) && !strcmp(bdf, "0000:03:00.0"),
+	   "p2pmem path with spaces names its device");
+
+	snprintf(line, sizeof(line), "7f0000000000-7f0000001000 r--p 00000000 08:01 42    "
+				     "/home/u/My Files/p2pmem/allocate\n");
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && !strcmp(m.path, "/home/u/My Files/p2pmem/allocate") &&
+	   m.dev_major == 8 && m.dev_minor == 1 && !vfio_p2p_map_bdf(&m, bdf),
+	   "p2pmem/allocate not under a PCI device is not p2pmem");
+
+	snprintf(line, sizeof(line), "7f12c4a00000-7f12c4c00000 rw-s 0200000000400000 00:15 12345  "
+				     "%s (deleted)\n",
+		 P2P_PATH);
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && m.deleted && !strcmp(m.path, P2P_PATH), "deleted p2pmem mapping");
+
+	snprintf(line, sizeof(line), "7f0000000000-7f0000001000 rw-s 00000000 00:05 9 /tmp/a file "
+				     "(deleted) (deleted)\n");
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && m.deleted && !strcmp(m.path, "/tmp/a file (deleted)"),
+	   "only the kernel's \" (deleted)\" is stripped");
+
+	snprintf(line, sizeof(line), "55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0              "
+				     "            [heap]\n");
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && !strcmp(m.path, "[heap]") && !vfio_p2p_map_bdf(&m, bdf), "[heap]");
+
+	snprintf(line, sizeof(line), "7ffd1c000000-7ffd1c021000 rw-p 00000000 00:00 0 \n");
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && !strcmp(m.path, ""), "anonymous mapping, trailing space");
+
+	snprintf(line, sizeof(line), "7ffd1c000000-7ffd1c021000 rw-p 00000000 00:00 0");
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && !strcmp(m.path, ""), "anonymous mapping, no newline");
+
+	snprintf(line, sizeof(line), "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0      "
+				     "            [vsyscall]\n");
+	ret = vfio_p2p_parse_maps_line(line, &m);
+	ok(!ret && m.start == 0xffffffffff600000ULL && !strcmp(m.perms, "--xp"), "[vsyscall]");
+
+	snprintf(line, sizeof(line), "garbage\n");
+	ok(vfio_p2p_parse_maps_line(line, &m) == -EINVAL, "garbage line rejected");
+	snprintf(line, sizeof(line), "2000-1000 rw-p 00000000 00:00 0\n");
+	ok(vfio_p2p_parse_maps_line(line, &m) == -EINVAL, "end before start rejected");
+	snprintf(line, sizeof(line), "1000-2000 rw-p 00000000 00:00 0x\n");
+	ok(vfio_p2p_parse_maps_line(line, &m) == -EINVAL, "junk after inode rejected");
+}
+
+static void test_locate_in(void)
+{
+	static const char maps[] =
+		"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]\n"
+		"7f12c4a00000-7f12c4c00000 rw-s 0200000000200000 00:15 12345      " P2P_PATH "\n"
+		"7f12c4c00000-7f12c4e00000 rw-s 0200000000600000 00:15 12345      " P2P_PATH
+		" (deleted)\n"
+		"7f12c5000000-7f12c5001000 rw-s 0600000000000000 00:15 12345      " P2P_PATH "\n"
+		"7f12c6000000-7f12c6001000 r--p 00000000 08:01 42                         "
+		"/usr/lib/lib with space.so\n";
+	struct vfio_p2p_loc loc;
+	FILE *f;
+	int ret;
+
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	ret = vfio_p2p_locate_in(f, 0x7f12c4b00010ULL, &loc);
+	fclose(f);
+	ok(!ret && !strcmp(loc.bdf, "0000:03:00.0") && loc.bar == 2 &&
+	   loc.bar_offset == 0x300010 && loc.map_start == 0x7f12c4a00000ULL &&
+	   loc.map_bar_offset == 0x200000 && !strcmp(loc.path, P2P_PATH),
+	   "locate: address in the middle of a p2pmem mapping");
+
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	ret = vfio_p2p_locate_in(f, 0x7f12c4c00000ULL, &loc);
+	fclose(f);
+	ok(ret == -ESTALE && loc.bar == 2 && loc.bar_offset == 0x600000,
+	   "locate: deleted mapping is -ESTALE, location still given");
+
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	ret = vfio_p2p_locate_in(f, 0x7f12c5000000ULL, &loc);
+	fclose(f);
+	ok(ret == -EINVAL, "locate: offset naming BAR 6 is -EINVAL");
+
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	ret = vfio_p2p_locate_in(f, 0x7f12c6000800ULL, &loc);
+	fclose(f);
+	ok(ret == -ENOENT && !strcmp(loc.path, "/usr/lib/lib with space.so"),
+	   "locate: other file is -ENOENT, with its path");
+
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	ret = vfio_p2p_locate_in(f, 0x7f12c4c00000ULL - 1, &loc);
+	fclose(f);
+	ok(!ret && loc.bar_offset == 0x3fffff, "locate: last byte of a mapping");
+
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	ret = vfio_p2p_locate_in(f, 0x1000, &loc);
+	fclose(f);
+	ok(ret == -EFAULT, "locate: unmapped address is -EFAULT");
+}
+
+/*
+ * The real /proc/self/maps: a file laid out like sysfs, in a directory
+ * whose name has spaces, mapped at file offset 2 MiB, reads as BAR 0
+ * offset 2 MiB; once unlinked, as deleted.
+ */
+static void test_where_self(const char *root)
+{
+	char path[PATH_MAX + 64];
+	uint64_t off = 0;
+	void *p;
+	int fd, bar = -1, ret;
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:07:00.0/p2pmem/allocate", root);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || ftruncate(fd, 8 << 20)) {
+		ok(false, "create %s: %s", path, strerror(errno));
+		return;
+	}
+	p = mmap(NULL, 4 << 20, PROT_READ, MAP_SHARED, fd, 2 << 20);
+	close(fd);
+	if (!ok(p != MAP_FAILED, "map a p2pmem-like file"))
+		return;
+
+	ret = vfio_p2p_where((char *)p + 0x1234, &bar, &off);
+	ok(!ret && bar == 0 && off == 0x201234,
+	   "vfio_p2p_where on this process: %d, bar %d offset 0x%llx", ret, bar,
+	   (unsigned long long)off);
+	ret = vfio_p2p_where(&bar, &bar, &off);
+	ok(ret == -ENOENT, "vfio_p2p_where on the stack: -ENOENT (%d)", ret);
+
+	unlink(path);
+	ret = vfio_p2p_where(p, &bar, &off);
+	ok(ret == -ESTALE, "vfio_p2p_where after unlink: -ESTALE (%d)", ret);
+	munmap(p, 4 << 20);
+	ret = vfio_p2p_where(p, &bar, &off);
+	ok(ret == -EFAULT, "vfio_p2p_where after munmap: -EFAULT (%d)", ret);
+}
+
+/* ---- BARs ---- */
+
+static const char resource_text[] =
+	"0x00000000fe800000 0x00000000fe800fff 0x0000000000040200\n"	/* 4 KiB mem */
+	"0x000000000000c000 0x000000000000c03f 0x0000000000040101\n"	/* I/O */
+	"0x0000000800000000 0x000000080fffffff 0x000000000014220c\n"	/* 256 MiB 64-bit pref */
+	"0x0000000000000000 0x0000000000000000 0x0000000000000000\n"	/* upper half */
+	"0x00000000fd100000 0x00000000fd4fffff 0x0000000000040200\n"	/* 4 MiB, 1 MiB aligned */
+	"0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+	"0x00000000fe840000 0x00000000fe87ffff 0x0000000000046200\n"	/* ROM */
+	"0x0000000000000000 0x0000000000000000 0x0000000000000000\n";
+
+static void test_bars(void)
+{
+	struct pci_bar b[PCI_NUM_BARS];
+	char why[512], kind[64];
+	const char *r;
+
+	ok(!pci_parse_resource(resource_text, b), "parse a resource file");
+	ok(b[0].mem && !b[0].mem64 && !b[0].prefetch && b[0].size == 4096 &&
+	   b[0].start == 0xfe800000ULL, "BAR 0: 4 KiB 32-bit mem");
+	ok(b[1].io && !b[1].mem && b[1].size == 64, "BAR 1: I/O");
+	ok(b[2].mem && b[2].mem64 && b[2].prefetch && b[2].size == (256ULL << 20) &&
+	   b[2].start == 0x800000000ULL, "BAR 2: 256 MiB 64-bit prefetchable");
+	ok(!b[3].size && !b[5].size, "BARs 3 and 5 not implemented");
+	ok(!strcmp(pci_bar_kind(&b[2], kind, sizeof(kind)), "mem 64-bit prefetchable"),
+	   "kind of BAR 2: %s", kind);
+	ok(!strcmp(pci_bar_kind(&b[1], kind, sizeof(kind)), "I/O port"), "kind of BAR 1: %s", kind);
+
+	r = pci_bar_unregistrable(&b[0]);
+	ok(r && strstr(r, "smaller than 2 MiB"), "BAR 0 too small: %s", r ? r : "(null)");
+	r = pci_bar_unregistrable(&b[1]);
+	ok(r && strstr(r, "I/O port"), "BAR 1 is I/O: %s", r ? r : "(null)");
+	ok(!pci_bar_unregistrable(&b[2]), "BAR 2 registrable");
+	r = pci_bar_unregistrable(&b[3]);
+	ok(r && strstr(r, "not implemented"), "BAR 3 not implemented");
+	r = pci_bar_unregistrable(&b[4]);
+	ok(r && strstr(r, "not a multiple of 2 MiB"), "BAR 4 misaligned: %s", r ? r : "(null)");
+
+	ok(!pci_range_invalid(&b[2], 0, 0, why, sizeof(why)), "whole BAR 2");
+	ok(!pci_range_invalid(&b[2], 2 << 20, 4 << 20, why, sizeof(why)), "BAR 2 2M+4M");
+	ok(!pci_range_invalid(&b[2], 254 << 20, 0, why, sizeof(why)), "last 2 MiB of BAR 2");
+	r = pci_range_invalid(&b[2], 0x123, 0, why, sizeof(why));
+	ok(r && strstr(r, "page size"), "offset 0x123: %s", r ? r : "(null)");
+	r = pci_range_invalid(&b[2], 1 << 20, 0, why, sizeof(why));
+	ok(r && strstr(r, "not a multiple of 2 MiB") && strstr(r, "0x800100000"),
+	   "offset 1 MiB: %s", r ? r : "(null)");
+	r = pci_range_invalid(&b[2], 0, 3 << 20, why, sizeof(why));
+	ok(r && strstr(r, "--size 3 MiB is not a multiple of 2 MiB"), "size 3 MiB: %s",
+	   r ? r : "(null)");
+	r = pci_range_invalid(&b[2], 256 << 20, 0, why, sizeof(why));
+	ok(r && strstr(r, "beyond the end"), "offset at the end: %s", r ? r : "(null)");
+	r = pci_range_invalid(&b[2], 128 << 20, 256 << 20, why, sizeof(why));
+	ok(r && strstr(r, "ends beyond"), "range past the end: %s", r ? r : "(null)");
+	r = pci_range_invalid(&b[2], 2 << 20, ~0ULL - 4095, why, sizeof(why));
+	ok(r && strstr(r, "ends beyond"), "overflowing range: %s", r ? r : "(null)");
+	r = pci_range_invalid(&b[1], 0, 0, why, sizeof(why));
+	ok(r && strstr(r, "BAR 1 cannot be registered"), "range in I/O BAR: %s", r ? r : "(null)");
+
+	ok(pci_parse_resource("0x0 0x0\n", b) == -EINVAL, "short line rejected");
+	ok(pci_parse_resource("0x0 0x0 0x0\n0x0 0x0 0x0\n", b) == -EINVAL,
+	   "fewer than 6 lines rejected");
+	ok(pci_parse_resource("0x2000 0x1000 0x200\n0x0 0x0 0x0\n0x0 0x0 0x0\n"
+			      "0x0 0x0 0x0\n0x0 0x0 0x0\n0x0 0x0 0x0\n", b) == -EINVAL,
+	   "end before start rejected");
+	ok(pci_parse_resource("0x1000 0x1fff 0x200 junk\n0x0 0x0 0x0\n0x0 0x0 0x0\n"
+			      "0x0 0x0 0x0\n0x0 0x0 0x0\n0x0 0x0 0x0\n", b) == -EINVAL,
+	   "junk after a line rejected");
+}
+
+static void test_bdf(void)
+{
+	char out[PCI_BDF_LEN];
+
+	ok(!pci_norm_bdf("03:00.0", out) && !strcmp(out, "0000:03:00.0"), "short BDF");
+	ok(!pci_norm_bdf("0001:FF:1F.7", out) && !strcmp(out, "0001:ff:1f.7"), "upper case BDF");
+	ok(pci_norm_bdf("0000:03:20.0", out) == -EINVAL, "device 0x20 rejected");
+	ok(pci_norm_bdf("03:00", out) == -EINVAL, "no function rejected");
+	ok(pci_norm_bdf("zz:00.0", out) == -EINVAL, "non-hex bus rejected");
+	ok(pci_norm_bdf("0000:03:00.0x", out) == -EINVAL, "trailing junk rejected");
+}
+
+/* ---- synthetic sysfs ---- */
+
+static int put(const char *root, const char *rel, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+static int mkdirs(const char *root, const char *rel)
+{
+	char path[PATH_MAX], *p;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (p = path + strlen(root) + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int lnk(const char *root, const char *rel, const char *target)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return symlink(target, path) ? -errno : 0;
+}
+
+/*
+ * devices: 0000:03:00.0 nvme, 0000:03:00.1 snd_hda_intel, 0000:00:1c.0
+ * pcieport in group 7; 0000:04:00.0 vfio-pci alone in group 8.
+ */
+static int make_sysfs(const char *root)
+{
+	static const char *const devs[][3] = {
+		{ "0000:03:00.0", "nvme", "7" },
+		{ "0000:03:00.1", "snd_hda_intel", "7" },
+		{ "0000:00:1c.0", "pcieport", "7" },
+		{ "0000:04:00.0", "vfio-pci", "8" },
+		{ "0000:05:00.0", "", "9" },
+	};
+	char rel[256], target[256];
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < ARRAY_SIZE(devs); i++) {
+		snprintf(rel, sizeof(rel), "bus/pci/devices/%s", devs[i][0]);
+		ret |= mkdirs(root, rel);
+		if (*devs[i][1]) {
+			snprintf(rel, sizeof(rel), "bus/pci/devices/%s/driver", devs[i][0]);
+			snprintf(target, sizeof(target), "../../../../bus/pci/drivers/%s",
+				 devs[i][1]);
+			ret |= lnk(root, rel, target);
+		}
+		snprintf(rel, sizeof(rel), "kernel/iommu_groups/%s/devices", devs[i][2]);
+		ret |= mkdirs(root, rel);
+		snprintf(rel, sizeof(rel), "bus/pci/devices/%s/iommu_group", devs[i][0]);
+		snprintf(target, sizeof(target), "../../../../kernel/iommu_groups/%s", devs[i][2]);
+		ret |= lnk(root, rel, target);
+		snprintf(rel, sizeof(rel), "kernel/iommu_groups/%s/devices/%s",
+			 devs[i][2], devs[i][0]);
+		snprintf(target, sizeof(target), "../../../../bus/pci/devices/%s", devs[i][0]);
+		ret |= lnk(root, rel, target);
+	}
+	ret |= put(root, "bus/pci/devices/0000:04:00.0/resource", resource_text);
+	ret |= put(root, "bus/pci/devices/0000:04:00.0/vendor", "0x1af4\n");
+	ret |= put(root, "bus/pci/devices/0000:04:00.0/device", "0x1110\n");
+	ret |= put(root, "bus/pci/devices/0000:04:00.0/class", "0x050000\n");
+	ret |= mkdirs(root, "bus/pci/devices/0000:04:00.0/vfio-dev/vfio3");
+	ret |= mkdirs(root, "bus/pci/devices/0000:04:00.0/p2pmem");
+	ret |= put(root, "bus/pci/devices/0000:04:00.0/p2pmem/size", "268435456\n");
+	ret |= put(root, "bus/pci/devices/0000:04:00.0/p2pmem/available", "260046848\n");
+	ret |= mkdirs(root, "bus/pci/devices/0000:07:00.0/p2pmem");
+	return ret;
+}
+
+static void test_sysfs(void)
+{
+	struct pci_group_member m[8];
+	struct pci_bar b[PCI_NUM_BARS];
+	char drv[64], text[4096], id[32], cls[32], name[32];
+	uint64_t size = 0, avail = 0;
+	struct sbuf sb;
+	int group = -1, n;
+
+	ok(pci_dev_exists("0000:03:00.0") && !pci_dev_exists("0000:09:00.0"),
+	   "device existence");
+	ok(!pci_driver("0000:03:00.0", drv, sizeof(drv)) && !strcmp(drv, "nvme"),
+	   "driver of 0000:03:00.0: %s", drv);
+	ok(!pci_driver_is_vfio(drv), "nvme is not vfio-pci");
+	ok(!pci_driver("0000:05:00.0", drv, sizeof(drv)) && !*drv, "no driver");
+	ok(pci_driver("0000:09:00.0", drv, sizeof(drv)) == -ENODEV, "driver of a missing device");
+	ok(pci_driver_is_vfio("vfio-pci") && pci_driver_is_vfio("mlx5_vfio_pci") &&
+	   !pci_driver_is_vfio("vfio"), "vfio-pci and variant drivers");
+
+	ok(!pci_iommu_group("0000:03:00.0", &group) && group == 7, "IOMMU group 7");
+	n = pci_group_members(7, m, 8);
+	ok(n == 3 && !strcmp(m[0].bdf, "0000:00:1c.0") && !strcmp(m[0].driver, "pcieport") &&
+	   !strcmp(m[1].bdf, "0000:03:00.0") && !strcmp(m[2].driver, "snd_hda_intel"),
+	   "group 7 members, sorted, with drivers");
+	ok(pci_driver_group_ok("pcieport") && pci_driver_group_ok("") &&
+	   pci_driver_group_ok("vfio-pci") && !pci_driver_group_ok("snd_hda_intel"),
+	   "drivers allowed in a VFIO group");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_not_vfio(&sb, "0000:03:00.0", "nvme");
+	has(text, "0000:03:00.0 is bound to nvme, not to vfio-pci", "not-vfio message");
+	has(text, "echo vfio-pci > /sys/bus/pci/devices/0000:03:00.0/driver_override",
+	    "not-vfio message");
+	has(text, "echo 0000:03:00.0 > /sys/bus/pci/devices/0000:03:00.0/driver/unbind",
+	    "not-vfio message");
+	has(text, "echo 0000:03:00.0 > /sys/bus/pci/drivers_probe", "not-vfio message");
+	has(text, "modprobe vfio-pci", "not-vfio message without a vfio-pci driver");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_not_vfio(&sb, "0000:05:00.0", "");
+	has(text, "not bound to any driver", "unbound message");
+	lacks(text, "unbind", "unbound message");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_group(&sb, "0000:03:00.0", 7, m, n);
+	has(text, "IOMMU group 7 of 0000:03:00.0 is not viable", "group message");
+	has(text, "0000:03:00.1 bound to snd_hda_intel", "group message");
+	has(text, "echo 0000:03:00.1 > /sys/bus/pci/devices/0000:03:00.1/driver/unbind",
+	    "group message");
+	lacks(text, "0000:00:1c.0 bound", "group message");
+
+	ok(!pci_iommu_group("0000:04:00.0", &group) && group == 8 &&
+	   pci_group_members(8, m, 8) == 1, "group 8: one device");
+	ok(!pci_vfio_cdev("0000:04:00.0", name, sizeof(name)) && !strcmp(name, "vfio3"),
+	   "VFIO cdev name: %s", name);
+	ok(pci_vfio_cdev("0000:03:00.0", name, sizeof(name)) == -ENOENT, "no VFIO cdev");
+	ok(!pci_ids("0000:04:00.0", id, sizeof(id), cls, sizeof(cls)) &&
+	   !strcmp(id, "1af4:1110") && !strcmp(cls, "0x050000"), "ids %s class %s", id, cls);
+	ok(!pci_read_bars("0000:04:00.0", b) && b[2].size == (256ULL << 20),
+	   "BARs read from sysfs");
+	ok(!pci_p2pmem("0000:04:00.0", &size, &avail) && size == (256ULL << 20) &&
+	   avail == (248ULL << 20), "p2pmem size and available");
+	ok(pci_p2pmem("0000:03:00.0", &size, &avail) == -ENOENT, "no p2pmem");
+}
+
+/* ---- error messages ---- */
+
+static void feature_msg(enum p2p_op op, int err, const struct p2p_ctx *c,
+			char *text, size_t len)
+{
+	struct sbuf sb;
+
+	sbuf_init(&sb, text, len);
+	explain_feature(&sb, op, err, c);
+}
+
+static void test_messages(void)
+{
+	struct pci_bar b[PCI_NUM_BARS];
+	struct p2p_ctx c = { .bdf = "0000:04:00.0", .bar = 2 };
+	char text[4096];
+	struct sbuf sb;
+
+	pci_parse_resource(resource_text, b);
+	c.b = &b[2];
+
+	feature_msg(OP_PROBE, ENOTTY, &c, text, sizeof(text));
+	has(text, "does not implement VFIO_DEVICE_FEATURE_P2P_REGISTER", "ENOTTY");
+	has(text, "CONFIG_VFIO_PCI_P2P", "ENOTTY");
+
+	feature_msg(OP_REGISTER, EPERM, &c, text, sizeof(text));
+	has(text, "CAP_SYS_RAWIO", "EPERM");
+	has(text, "root", "EPERM");
+
+	feature_msg(OP_REGISTER, EBUSY, &c, text, sizeof(text));
+	has(text, "mmap()ed through the VFIO device file", "EBUSY");
+	has(text, "DMABUF", "EBUSY");
+
+	feature_msg(OP_REGISTER, EIO, &c, text, sizeof(text));
+	has(text, "memory decode is off", "EIO");
+	has(text, "low power", "EIO");
+
+	feature_msg(OP_REGISTER, EEXIST, &c, text, sizeof(text));
+	has(text, "already registered", "EEXIST");
+
+	feature_msg(OP_UNREGISTER, ENOENT, &c, text, sizeof(text));
+	has(text, "no longer registered", "ENOENT");
+	has(text, "reset", "ENOENT");
+
+	c.bar = 1;
+	c.b = &b[1];
+	feature_msg(OP_REGISTER, EOPNOTSUPP, &c, text, sizeof(text));
+	has(text, "BAR 1 of 0000:04:00.0 cannot be registered", "EOPNOTSUPP on I/O BAR");
+	has(text, "I/O port", "EOPNOTSUPP on I/O BAR");
+
+	c.bar = 0;
+	c.b = &b[0];
+	feature_msg(OP_REGISTER, EOPNOTSUPP, &c, text, sizeof(text));
+	has(text, "smaller than 2 MiB", "EOPNOTSUPP on a 4 KiB BAR");
+
+	c.bar = 2;
+	c.b = &b[2];
+	feature_msg(OP_REGISTER, EOPNOTSUPP, &c, text, sizeof(text));
+	has(text, "not claimed it", "EOPNOTSUPP on a good BAR");
+
+	feature_msg(OP_PROBE, EOPNOTSUPP, &c, text, sizeof(text));
+	has(text, "variant driver", "EOPNOTSUPP from PROBE");
+
+	c.offset = 1 << 20;
+	feature_msg(OP_REGISTER, EINVAL, &c, text, sizeof(text));
+	has(text, "not a multiple of 2 MiB", "EINVAL with a 1 MiB offset");
+
+	c.offset = 0;
+	c.size = 64 << 20;
+	feature_msg(OP_REGISTER, ENOMEM, &c, text, sizeof(text));
+	has(text, "1 MiB", "ENOMEM names the struct page memory");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_read(&sb, EINVAL, "/dev/nvme0n1", "0000:01:00.0", "0000:03:00.0");
+	has(text, "no P2P DMA path between the client 0000:01:00.0 (/dev/nvme0n1) and the provider "
+		  "0000:03:00.0",
+	    "read EINVAL");
+	has(text, "whitelisted host bridge", "read EINVAL");
+	has(text, "dmesg", "read EINVAL");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_read(&sb, EREMOTEIO, "/dev/nvme0n1", "", "0000:03:00.0");
+	has(text, "the device behind it", "read EREMOTEIO without client");
+	has(text, "common PCIe switch", "read EREMOTEIO");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_in_use(&sb, "0000:04:00.0", "pid 12 (qemu)");
+	has(text, "already open through VFIO by pid 12 (qemu)", "in-use message");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_mmap(&sb, ENOMEM, "/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate",
+		     64 << 20, "0000:04:00.0");
+	has(text, "256 MiB of P2P memory, 248 MiB of it available", "mmap ENOMEM");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_no_group(&sb, "0000:04:00.0");
+	has(text, "no IOMMU group", "no-group message");
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rm_tree(const char *root)
+{
+	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS))
+		printf("# could not remove %s\n", root);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char root[PATH_MAX];
+
+	printf("TAP version 13\n");
+
+	test_numbers();
+	test_cksum();
+	test_bdf();
+	test_args();
+	test_maps_lines();
+	test_locate_in();
+	test_bars();
+
+	snprintf(root, sizeof(root), "%s/vfio p2p unit.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(root)) {
+		ok(false, "mkdtemp %s: %s", root, strerror(errno));
+	} else if (!ok(!make_sysfs(root), "build a synthetic sysfs in %s", root)) {
+		rm_tree(root);
+	} else {
+		pci_sysfs = root;
+		test_sysfs();
+		test_messages();
+		test_where_self(root);
+		rm_tree(root);
+	}
+
+	printf("1..%d\n", tests);
+	printf("# %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
