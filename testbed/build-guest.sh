@@ -23,13 +23,23 @@ bin=$BUILD/guest-bin
 mkdir -p "$bin"
 CFLAGS=(-O2 -g -Wall -Wextra -Werror)
 gcc "${CFLAGS[@]}" -o "$bin/mkimage" "$TESTBED/guest/mkimage.c"
-gcc "${CFLAGS[@]}" -o "$bin/p2pread" "$TESTBED/guest/p2pread.c" -luring
 phase_note "guest tools in $bin"
 
 if [ ! -f "$BUILD/data.img" ] || [ "$(stat -c %s "$BUILD/data.img")" != $((DATA_MB << 20)) ]; then
 	"$bin/mkimage" "$BUILD/data.img" "$DATA_MB"
 	phase_note "data image: $DATA_MB MiB pattern in $BUILD/data.img"
 fi
+
+if [ ! -f "$BUILD/scratch.img" ] || [ "$(stat -c %s "$BUILD/scratch.img")" != $((SCRATCH_MB << 20)) ]; then
+	truncate -s 0 "$BUILD/scratch.img"
+	truncate -s $((SCRATCH_MB << 20)) "$BUILD/scratch.img"
+fi
+
+# The userspace tool, built against the same headers.
+make -s -C "$TOP/tools/vfio-p2p" OUTPUT="$bin" KHDR_INCLUDES="$hdr" >/dev/null
+phase_note "vfio-p2p tool in $bin"
+gcc "${CFLAGS[@]}" -I"$TOP/tools/vfio-p2p" -o "$bin/p2pread" "$TESTBED/guest/p2pread.c" \
+	"$bin/libvfio-p2p.a" -luring
 
 # The vfio selftests (upstream ones and, once the series has them, p2p/).
 st=$BUILD/selftests/vfio

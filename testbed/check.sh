@@ -37,6 +37,17 @@ must deps "$TESTBED/deps.sh"
 must fetch "$TESTBED/fetch-base.sh"
 must "series check" series_check
 phase "harness self-test" harness_test
+
+# Host-side TAP producers: their lines count like a guest test's.
+host_tap() {	# host_tap NAME CMD...
+	local name=$1 out=$BUILD/host-$1.out rc
+	shift
+	"$@" > "$out" 2>&1
+	rc=$?
+	collect_tap "host/$name" "$out" "$rc"
+}
+phase "vfio-p2p tool unit tests" host_tap vfio-p2p-unit \
+	make -s -C "$TOP/tools/vfio-p2p" OUTPUT="$BUILD/tool-unit" test
 must tree "$TESTBED/mktree.sh"
 must "kernel build ($FLAVOR)" "$TESTBED/build-kernel.sh" "$FLAVOR"
 must "guest tools and selftests" "$TESTBED/build-guest.sh" "$FLAVOR"

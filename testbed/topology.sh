@@ -3,7 +3,8 @@
 # bench. Sourced; qemu_cmd fills the QEMU array.
 #
 #   pcie.0 (q35 host bridge 8086:29c0, intel-iommu)
-#    |- rp1 (pcie-root-port) -- client NVMe     serial "client", namespace = data image
+#    |- rp1 (pcie-root-port) -- client NVMe     serial "client", ns 1 = data image,
+#    |                                          ns 2 = scratch (the verify jobs write it)
 #    |- rp2 (pcie-root-port) -- provider NVMe   serial "provider", 64 MiB CMB in BAR2
 #    |- rp3 (pcie-root-port) -- ivshmem-plain   1af4:1110, 256 MiB RAM-backed BAR2
 #    |- virtio-9p "root"     -- the host's / read-only: the guest's root
@@ -24,6 +25,7 @@ GUEST_CPUS=${GUEST_CPUS:-2}
 CMB_MB=64
 SHM_SIZE=256M
 DATA_MB=${DATA_MB:-128}
+SCRATCH_MB=${SCRATCH_MB:-128}
 
 # qemu_cmd TOPOLOGY KERNEL RESULTS_DIR CONSOLE_LOG
 qemu_cmd() {
@@ -41,7 +43,10 @@ qemu_cmd() {
 
 		-device pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10
 		-drive "file=$BUILD/data.img,if=none,id=clientdisk,format=raw,cache=unsafe"
-		-device nvme,serial=client,drive=clientdisk,bus=rp1
+		-drive "file=$BUILD/scratch.img,if=none,id=scratchdisk,format=raw,cache=unsafe"
+		-device nvme,id=client,serial=client,bus=rp1
+		-device nvme-ns,drive=clientdisk,bus=client,nsid=1
+		-device nvme-ns,drive=scratchdisk,bus=client,nsid=2
 
 		-device pcie-root-port,id=rp2,chassis=2,slot=2,bus=pcie.0,addr=0x11
 		-device "nvme,serial=provider,cmb_size_mb=$CMB_MB,bus=rp2"

@@ -19,15 +19,17 @@ pci_bdf_of_id() {
 }
 
 guest_find_devices() {
-	local client provider blk c
+	local client provider blk scratch c
 	client=$(pci_bdf_of_nvme_serial client)
 	provider=$(pci_bdf_of_nvme_serial provider)
 	for c in /sys/class/nvme/nvme*; do
 		[ "$(tr -d ' ' < "$c/serial")" = client ] || continue
 		blk=/dev/$(basename "$(ls -d "$c"/nvme*n1 2>/dev/null | head -n 1)")
+		scratch=/dev/$(basename "$(ls -d "$c"/nvme*n2 2>/dev/null | head -n 1)")
 	done
 	echo "CLIENT_BDF=$client"
 	echo "CLIENT_BLK=$blk"
+	echo "CLIENT_SCRATCH=$scratch"
 	echo "PROVIDER_BDF=$provider"
 	echo "SHM_BDF=$(pci_bdf_of_id 0x1af4:0x1110)"
 }

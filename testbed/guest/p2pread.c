@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "pattern.h"
+#include "vfio_p2p_where.h"
 
 static int tap_n, tap_failed;
 
@@ -173,6 +174,15 @@ int main(int argc, char **argv)
 	}
 	if (buf == MAP_FAILED)
 		goto out;
+	if (p2pmem) {
+		/* Where in which BAR the buffer is: what a driver would tell its device. */
+		int bar;
+		uint64_t bar_off;
+
+		if (!vfio_p2p_where(buf, &bar, &bar_off))
+			printf("# where bar=%d offset=0x%llx\n", bar,
+			       (unsigned long long)bar_off);
+	}
 	/* Poison the buffer so stale data cannot pass for the image. */
 	memset(buf, 0xa5, bufsz);
 
