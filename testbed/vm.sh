@@ -61,7 +61,7 @@ vm_run() {
 			result fail "$name/$n: timed out"
 		fi
 		collect_tap "$name/$n" "$res/$n.out" "$(cat "$res/$n.rc")"
-	done < "$plan"
+	done < "$res/plan"
 	if [ -s "$res/kmemleak.txt" ]; then
 		result fail "$name: kmemleak found leaks" "$res/kmemleak.txt"
 	fi

@@ -19,6 +19,8 @@ const char usage_text[] =
 "       vfio-p2p where [--pid PID] ADDR...\n"
 "       vfio-p2p read --dev BLOCKDEV --bytes N [--offset X] [--engine psync|io_uring]\n"
 "                     [--bs N] [--qd N] [--p2pmem PATH | --dram] [--cksum] [--pause]\n"
+"       vfio-p2p bounce BDF --bar N --dev BLOCKDEV --bytes N [--offset X]\n"
+"                       [--engine psync|io_uring] [--bs N] [--qd N]\n"
 "\n"
 "probe     what stands between BDF and P2P registration: driver, IOMMU group,\n"
 "          kernel support, BARs, current registrations (exit 0 if ready)\n"
@@ -32,6 +34,9 @@ const char usage_text[] =
 "          $VFIO_P2P_ALLOCATE (or --p2pmem PATH, or DRAM with --dram); prints\n"
 "          throughput and where the buffer is; --cksum prints cksum(1) of\n"
 "          the data; --pause keeps the buffer mapped until SIGTERM/SIGINT\n"
+"bounce    the way without registration, to compare with: O_DIRECT read of\n"
+"          BLOCKDEV into DRAM, each chunk copied into BAR N mmap()ed through\n"
+"          VFIO; prints throughput and CPU time, then checks the BAR (TAP)\n"
 "\n"
 "Numbers take 0x and K, M, G suffixes (binary). BDF is [dddd:]bb:dd.f.\n";
 
@@ -112,7 +117,7 @@ static int parse_common(int argc, char **argv, int *i, struct p2p_opts *o,
 			o->bar = (int)v;
 			break;
 		case 1:
-			if (o->cmd == CMD_READ)
+			if (o->cmd == CMD_READ || o->cmd == CMD_BOUNCE)
 				o->dev_offset = v;
 			else
 				o->offset = v;
@@ -192,6 +197,9 @@ static bool allowed(enum p2p_cmd cmd, const char *arg)
 		"--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
 		"--p2pmem", "--dram", "--cksum", "--pause",
 	};
+	static const char *const bounce[] = {
+		"--bar", "--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
+	};
 	const char *const *list;
 	size_t n, k, l;
 
@@ -207,6 +215,10 @@ static bool allowed(enum p2p_cmd cmd, const char *arg)
 	case CMD_READ:
 		list = rd;
 		n = ARRAY_SIZE(rd);
+		break;
+	case CMD_BOUNCE:
+		list = bounce;
+		n = ARRAY_SIZE(bounce);
 		break;
 	default:
 		return false;
@@ -252,6 +264,20 @@ static int check_cmd(struct p2p_opts *o, bool have_bdf, char *err, size_t len)
 					      "--engine io_uring",
 				    o->qd);
 		break;
+	case CMD_BOUNCE:
+		if (!have_bdf)
+			return fail(err, len, "bounce needs a BDF");
+		if (o->bar < 0)
+			return fail(err, len, "bounce needs --bar N");
+		if (!o->dev)
+			return fail(err, len, "bounce needs --dev BLOCKDEV");
+		if (!o->bytes)
+			return fail(err, len, "bounce needs --bytes N");
+		if (o->engine == ENGINE_PSYNC && o->qd > 1)
+			return fail(err, len, "--qd %u: psync does one read at a time, use "
+					      "--engine io_uring",
+				    o->qd);
+		break;
 	case CMD_HELP:
 		break;
 	}
@@ -285,6 +311,8 @@ int parse_args(int argc, char **argv, struct p2p_opts *o, char *err, size_t len)
 		o->cmd = CMD_WHERE;
 	else if (!strcmp(sub, "read"))
 		o->cmd = CMD_READ;
+	else if (!strcmp(sub, "bounce"))
+		o->cmd = CMD_BOUNCE;
 	else
 		return fail(err, len, "unknown command '%s'", sub);
 
@@ -317,7 +345,7 @@ int parse_args(int argc, char **argv, struct p2p_opts *o, char *err, size_t len)
 			return fail(err, len, "%s: unknown option for %s", a, sub);
 
 		/* positional */
-		if (o->cmd == CMD_PROBE || o->cmd == CMD_REGISTER) {
+		if (o->cmd == CMD_PROBE || o->cmd == CMD_REGISTER || o->cmd == CMD_BOUNCE) {
 			if (have_bdf)
 				return fail(err, len, "unexpected argument '%s'", a);
 			if (pci_norm_bdf(a, o->bdf))

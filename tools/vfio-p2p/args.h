@@ -18,6 +18,7 @@ enum p2p_cmd {
 	CMD_REGISTER,
 	CMD_WHERE,
 	CMD_READ,
+	CMD_BOUNCE,
 };
 
 enum p2p_engine {
@@ -31,7 +32,7 @@ struct p2p_opts {
 	enum p2p_cmd cmd;
 	char bdf[PCI_BDF_LEN];
 
-	/* register */
+	/* register, bounce */
 	int bar;		/* -1 if not given */
 	uint64_t offset;
 	uint64_t size;		/* 0: to the end of the BAR */
@@ -43,7 +44,7 @@ struct p2p_opts {
 	uint64_t addrs[MAX_ADDRS];
 	int naddrs;
 
-	/* read */
+	/* read, bounce */
 	const char *dev;
 	uint64_t bytes;
 	uint64_t dev_offset;

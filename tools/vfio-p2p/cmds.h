@@ -5,7 +5,11 @@
 #ifndef VFIO_P2P_CMDS_H
 #define VFIO_P2P_CMDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "args.h"
+#include "util.h"
 
 /* Exit statuses besides a COMMAND's own */
 #define EXIT_NOT_READY	1	/* the system is not ready, or the operation failed */
@@ -15,6 +19,15 @@ int cmd_probe(const struct p2p_opts *o);
 int cmd_register(const struct p2p_opts *o);
 int cmd_where(const struct p2p_opts *o);
 int cmd_read(const struct p2p_opts *o);
+int cmd_bounce(const struct p2p_opts *o);
+
+/*
+ * Whether @bdf is bound to vfio-pci in a viable IOMMU group; if not, the
+ * first problem is explained in @sb.  @driver gets the bound driver,
+ * @group the IOMMU group (-1 if none).
+ */
+bool device_usable(const char *bdf, struct sbuf *sb, char *driver,
+		   size_t dlen, int *group);
 
 /* Print @text (lines from explain_*()) to stderr after "vfio-p2p: " */
 void print_explained(const char *text);

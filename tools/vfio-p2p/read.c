@@ -4,6 +4,9 @@
  * demos and tests.  The buffer is bs * qd bytes; the read walks the range
  * in bs chunks through that ring of slots, in order, so that --cksum can
  * checksum the data with the CPU before a slot is reused.
+ *
+ * The reader itself (reader.h) is shared with "vfio-p2p bounce", which
+ * reads into a DRAM ring the same way and copies each chunk into a BAR.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <linux/fs.h>
 
@@ -24,24 +28,11 @@
 #include "cmds.h"
 #include "explain.h"
 #include "pci.h"
+#include "reader.h"
 #include "util.h"
 #include "vfio_p2p_where.h"
 
-struct reader {
-	int fd;
-	uint8_t *buf;
-	uint64_t bs;
-	unsigned int qd;
-	uint64_t offset;	/* in the device */
-	uint64_t bytes;
-	uint64_t nchunks;
-	bool cksum;
-	uint32_t crc;
-	uint64_t short_at;	/* where a short read happened */
-	uint64_t short_len;
-};
-
-static uint64_t chunk_len(const struct reader *r, uint64_t i)
+uint64_t reader_chunk_len(const struct reader *r, uint64_t i)
 {
 	uint64_t left = r->bytes - i * r->bs;
 
@@ -55,8 +46,8 @@ static uint8_t *slot(const struct reader *r, uint64_t i)
 
 static void consume(struct reader *r, uint64_t i)
 {
-	if (r->cksum)
-		r->crc = cksum_update(r->crc, slot(r, i), chunk_len(r, i));
+	if (r->consume)
+		r->consume(r, i, slot(r, i), reader_chunk_len(r, i));
 }
 
 /* Returns 0 or -errno; -ENODATA for a short read */
@@ -66,7 +57,7 @@ static int read_psync(struct reader *r)
 	ssize_t n;
 
 	for (i = 0; i < r->nchunks; i++) {
-		len = chunk_len(r, i);
+		len = reader_chunk_len(r, i);
 		for (done = 0; done < len; done += (uint64_t)n) {
 			n = pread(r->fd, slot(r, i) + done, len - done,
 				  (off_t)(r->offset + i * r->bs + done));
@@ -113,7 +104,7 @@ static int read_io_uring(struct reader *r)
 			if (!sqe)
 				break;
 			io_uring_prep_read(sqe, r->fd, slot(r, next_sub),
-					   (unsigned int)chunk_len(r, next_sub),
+					   (unsigned int)reader_chunk_len(r, next_sub),
 					   r->offset + next_sub * r->bs);
 			io_uring_sqe_set_data64(sqe, next_sub);
 			next_sub++;
@@ -130,10 +121,10 @@ static int read_io_uring(struct reader *r)
 			i = io_uring_cqe_get_data64(cqe);
 			if (cqe->res < 0) {
 				err = err ? err : cqe->res;
-			} else if ((uint64_t)cqe->res != chunk_len(r, i)) {
+			} else if ((uint64_t)cqe->res != reader_chunk_len(r, i)) {
 				if (!err) {
 					r->short_at = r->offset + i * r->bs + (uint64_t)cqe->res;
-					r->short_len = chunk_len(r, i) - (uint64_t)cqe->res;
+					r->short_len = reader_chunk_len(r, i) - (uint64_t)cqe->res;
 					err = -ENODATA;
 				}
 			}
@@ -141,7 +132,7 @@ static int read_io_uring(struct reader *r)
 			inflight--;
 			io_uring_cqe_seen(&ring, cqe);
 		}
-		/* In order, so that cksum sees the data in order */
+		/* In order, so that the consumer sees the data in order */
 		while (!err && next_con < next_sub && done[next_con % r->qd]) {
 			done[next_con % r->qd] = false;
 			consume(r, next_con);
@@ -156,7 +147,7 @@ static int read_io_uring(struct reader *r)
 	return err;
 }
 
-static double now(void)
+double now_seconds(void)
 {
 	struct timespec ts;
 
@@ -164,18 +155,34 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+int reader_run(struct reader *r, enum p2p_engine engine)
+{
+	return engine == ENGINE_IO_URING ? read_io_uring(r) : read_psync(r);
+}
+
 /* Logical block size and size of @fd: a block device or a regular file */
 static int dev_geometry(int fd, const char *dev, uint64_t *lbs, uint64_t *size)
 {
 	struct stat st;
-	int sz;
+	int sz, ret;
 
 	if (fstat(fd, &st))
 		return -errno;
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(fd, BLKSSZGET, &sz) || ioctl(fd, BLKGETSIZE64, size)) {
-			msg("%s: cannot get the block size: %s", dev, strerror(errno));
-			return -errno;
+			ret = -errno;
+			msg("%s: cannot get the block size: %s", dev, strerror(-ret));
+			return ret;
 		}
 		*lbs = (uint64_t)sz;
 	} else if (S_ISREG(st.st_mode)) {
@@ -186,6 +193,59 @@ static int dev_geometry(int fd, const char *dev, uint64_t *lbs, uint64_t *size)
 		return -ENOTBLK;
 	}
 	return 0;
+}
+
+int reader_open(struct reader *r, const struct p2p_opts *o)
+{
+	uint64_t lbs = 512, devsize = 0;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = open(o->dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (r->fd < 0) {
+		ret = errno;
+		msg("cannot open %s for O_DIRECT reading: %s%s", o->dev, strerror(ret),
+		    ret == EACCES ? " (run as root)" :
+		    ret == EINVAL ? " (it does not support O_DIRECT)" : "");
+		return -ret;
+	}
+	ret = dev_geometry(r->fd, o->dev, &lbs, &devsize);
+	if (ret)
+		goto err;
+	ret = -EINVAL;
+	if (o->dev_offset % lbs || o->bytes % lbs) {
+		msg("--offset 0x%llx and --bytes %llu must be multiples of the logical block size "
+		    "of %s (%llu)",
+		    (unsigned long long)o->dev_offset, (unsigned long long)o->bytes,
+		    o->dev, (unsigned long long)lbs);
+		goto err;
+	}
+	if (o->dev_offset > devsize || o->bytes > devsize - o->dev_offset) {
+		msg("%s has %llu bytes: cannot read %llu bytes at offset 0x%llx",
+		    o->dev, (unsigned long long)devsize,
+		    (unsigned long long)o->bytes, (unsigned long long)o->dev_offset);
+		goto err;
+	}
+
+	r->offset = o->dev_offset;
+	r->bytes = o->bytes;
+	r->bs = o->bs ? o->bs : (1ULL << 20);
+	if (r->bs > r->bytes)
+		r->bs = r->bytes;
+	if (r->bs % lbs) {
+		msg("--bs %llu must be a multiple of the logical block size of %s (%llu)",
+		    (unsigned long long)r->bs, o->dev, (unsigned long long)lbs);
+		goto err;
+	}
+	r->nchunks = (r->bytes + r->bs - 1) / r->bs;
+	r->qd = o->qd ? o->qd : o->engine == ENGINE_IO_URING ? 8 : 1;
+	if (r->qd > r->nchunks)
+		r->qd = (unsigned int)r->nchunks;
+	return 0;
+err:
+	close(r->fd);
+	r->fd = -1;
+	return ret;
 }
 
 static void wait_for_signal(void)
@@ -206,6 +266,14 @@ static void wait_for_signal(void)
 	} while (sig < 0);
 }
 
+static void cksum_chunk(struct reader *r, uint64_t i, const uint8_t *data, uint64_t len)
+{
+	uint32_t *crc = r->priv;
+
+	(void)i;
+	*crc = cksum_update(*crc, data, len);
+}
+
 int cmd_read(const struct p2p_opts *o)
 {
 	char buf[4096];
@@ -213,7 +281,8 @@ int cmd_read(const struct p2p_opts *o)
 	const char *path = NULL, *engine;
 	struct vfio_p2p_loc *loc = NULL;
 	struct reader r = { .fd = -1 };
-	uint64_t lbs = 512, devsize = 0, maplen = 0;
+	uint64_t maplen = 0;
+	uint32_t crc = 0;
 	bool located = false;
 	double t0, t1;
 	struct sbuf sb;
@@ -230,45 +299,11 @@ int cmd_read(const struct p2p_opts *o)
 		}
 	}
 
-	r.fd = open(o->dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (r.fd < 0) {
-		ret = errno;
-		msg("cannot open %s for O_DIRECT reading: %s%s", o->dev, strerror(ret),
-		    ret == EACCES ? " (run as root)" :
-		    ret == EINVAL ? " (it does not support O_DIRECT)" : "");
+	if (reader_open(&r, o))
 		return EXIT_NOT_READY;
-	}
-	if (dev_geometry(r.fd, o->dev, &lbs, &devsize))
-		goto out;
-	if (o->dev_offset % lbs || o->bytes % lbs) {
-		msg("--offset 0x%llx and --bytes %llu must be multiples of the logical block size "
-		    "of %s (%llu)",
-		    (unsigned long long)o->dev_offset, (unsigned long long)o->bytes,
-		    o->dev, (unsigned long long)lbs);
-		goto out;
-	}
-	if (o->dev_offset > devsize || o->bytes > devsize - o->dev_offset) {
-		msg("%s has %llu bytes: cannot read %llu bytes at offset 0x%llx",
-		    o->dev, (unsigned long long)devsize,
-		    (unsigned long long)o->bytes, (unsigned long long)o->dev_offset);
-		goto out;
-	}
-
-	r.offset = o->dev_offset;
-	r.bytes = o->bytes;
-	r.bs = o->bs ? o->bs : (1ULL << 20);
-	if (r.bs > r.bytes)
-		r.bs = r.bytes;
-	if (r.bs % lbs) {
-		msg("--bs %llu must be a multiple of the logical block size of %s (%llu)",
-		    (unsigned long long)r.bs, o->dev, (unsigned long long)lbs);
-		goto out;
-	}
-	r.nchunks = (r.bytes + r.bs - 1) / r.bs;
-	r.qd = o->qd ? o->qd : o->engine == ENGINE_IO_URING ? 8 : 1;
-	if (r.qd > r.nchunks)
-		r.qd = (unsigned int)r.nchunks;
-	r.cksum = o->cksum;
+	if (o->cksum)
+		r.consume = cksum_chunk;
+	r.priv = &crc;
 	maplen = (r.bs * r.qd + SZ_4K - 1) & ~(SZ_4K - 1);
 
 	if (o->dram) {
@@ -320,9 +355,9 @@ int cmd_read(const struct p2p_opts *o)
 	pci_blockdev_bdf(o->dev, client);
 
 	engine = o->engine == ENGINE_IO_URING ? "io_uring" : "psync";
-	t0 = now();
-	ret = o->engine == ENGINE_IO_URING ? read_io_uring(&r) : read_psync(&r);
-	t1 = now();
+	t0 = now_seconds();
+	ret = reader_run(&r, o->engine);
+	t1 = now_seconds();
 	if (ret == -ENODATA) {
 		msg("short read from %s at 0x%llx: %llu bytes missing (did the device shrink?)",
 		    o->dev, (unsigned long long)r.short_at,
@@ -348,7 +383,7 @@ int cmd_read(const struct p2p_opts *o)
 	       (unsigned long long)r.offset, target, t1 - t0,
 	       t1 > t0 ? (double)r.bytes / (1 << 20) / (t1 - t0) : 0.0,
 	       engine, fmt_size(r.bs, s2, sizeof(s2)), r.qd,
-	       r.cksum ? ", with cksum" : "");
+	       o->cksum ? ", with cksum" : "");
 	if (located)
 		printf("buffer: 0x%llx %s bar %d offset 0x%llx (%s)\n",
 		       (unsigned long long)(uintptr_t)r.buf, loc->bdf, loc->bar,
@@ -359,8 +394,8 @@ int cmd_read(const struct p2p_opts *o)
 		       (unsigned long long)(uintptr_t)r.buf,
 		       o->dram ? "DRAM" : "not a p2pmem mapping",
 		       fmt_size(maplen, s3, sizeof(s3)));
-	if (r.cksum)
-		printf("cksum: %u %llu\n", cksum_finish(r.crc, r.bytes),
+	if (o->cksum)
+		printf("cksum: %u %llu\n", cksum_finish(crc, r.bytes),
 		       (unsigned long long)r.bytes);
 	fflush(stdout);
 	if (o->pause)

@@ -16,6 +16,7 @@
 #include "cmds.h"
 #include "explain.h"
 #include "pci.h"
+#include "reader.h"
 #include "util.h"
 #include "vfio.h"
 #include "vfio_p2p_where.h"
@@ -50,8 +51,8 @@ static void print_indented(const char *text)
  * vfio-pci and its IOMMU group is viable.  Explains the first problem in
  * @sb; returns whether the device is ready for VFIO.
  */
-static bool device_usable(const char *bdf, struct sbuf *sb, char *driver,
-			  size_t dlen, int *group)
+bool device_usable(const char *bdf, struct sbuf *sb, char *driver,
+		   size_t dlen, int *group)
 {
 	struct pci_group_member m[64];
 	int n, i, ret;
@@ -248,7 +249,7 @@ static void set_env_num(const char *name, unsigned long long v)
 /* Run the command; returns its exit status in the shell's way */
 static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
 		       const sigset_t *waitset, const char *allocate,
-		       const struct p2p_reg *r)
+		       const struct p2p_reg *r, uint64_t register_ns)
 {
 	int status, sig;
 	siginfo_t si;
@@ -267,6 +268,7 @@ static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
 		set_env_num("VFIO_P2P_BAR", (unsigned long long)o->bar);
 		set_env_num("VFIO_P2P_OFFSET", r->offset);
 		set_env_num("VFIO_P2P_SIZE", r->size);
+		set_env_num("VFIO_P2P_REGISTER_NS", register_ns);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		execvp(o->command[0], o->command);
 		status = errno;
@@ -310,6 +312,8 @@ int cmd_register(const struct p2p_opts *o)
 	};
 	struct sbuf sb;
 	int group, ret, status;
+	uint64_t register_ns;
+	double t0, t1;
 	siginfo_t si;
 	size_t i;
 
@@ -354,8 +358,13 @@ int cmd_register(const struct p2p_opts *o)
 	}
 
 	ret = p2p_feature_probe(&dev);
-	if (!ret)
+	t0 = t1 = 0;
+	if (!ret) {
+		/* What registering costs: the SET ioctl alone */
+		t0 = now_seconds();
 		ret = p2p_register(&dev, o->bar, o->offset, o->size);
+		t1 = now_seconds();
+	}
 	if (ret) {
 		sbuf_init(&sb, buf, sizeof(buf));
 		explain_feature(&sb, OP_REGISTER, -ret, &c);
@@ -371,11 +380,14 @@ int cmd_register(const struct p2p_opts *o)
 	}
 
 	pci_path(allocate, sizeof(allocate), o->bdf, "p2pmem/allocate");
-	printf("registered %s BAR %d range 0x%llx-0x%llx (%s) as P2P memory, struct pages %s\n",
+	register_ns = (uint64_t)((t1 - t0) * 1e9 + 0.5);
+	printf("registered %s BAR %d range 0x%llx-0x%llx (%s) as P2P memory, struct pages %s, "
+	       "in %.3f ms\n",
 	       o->bdf, o->bar, (unsigned long long)r.offset,
 	       (unsigned long long)(r.offset + r.size - 1),
 	       fmt_size(r.size, s1, sizeof(s1)),
-	       fmt_size(r.size / SZ_4K * P2P_PAGE_STRUCT, s2, sizeof(s2)));
+	       fmt_size(r.size / SZ_4K * P2P_PAGE_STRUCT, s2, sizeof(s2)),
+	       register_ns / 1e6);
 	if (access(allocate, F_OK))
 		msg("warning: %s does not exist: %s", allocate, strerror(errno));
 
@@ -388,10 +400,12 @@ int cmd_register(const struct p2p_opts *o)
 		} while (ret < 0 || ret == SIGCHLD);
 		status = 0;
 	} else {
-		status = run_command(o, &oldmask, &waitset, allocate, &r);
+		status = run_command(o, &oldmask, &waitset, allocate, &r, register_ns);
 	}
 
+	t0 = now_seconds();
 	ret = p2p_unregister(&dev, o->bar);
+	t1 = now_seconds();
 	if (ret) {
 		sbuf_init(&sb, buf, sizeof(buf));
 		explain_feature(&sb, OP_UNREGISTER, -ret, &c);
@@ -399,7 +413,7 @@ int cmd_register(const struct p2p_opts *o)
 		if (o->hold)
 			status = EXIT_NOT_READY;
 	} else {
-		printf("unregistered %s BAR %d\n", o->bdf, o->bar);
+		printf("unregistered %s BAR %d in %.3f ms\n", o->bdf, o->bar, (t1 - t0) * 1e3);
 	}
 	vfio_dev_close(&dev);
 	fflush(stdout);
@@ -481,6 +495,8 @@ int main(int argc, char **argv)
 		return cmd_where(&o);
 	case CMD_READ:
 		return cmd_read(&o);
+	case CMD_BOUNCE:
+		return cmd_bounce(&o);
 	case CMD_HELP:
 		break;
 	}

@@ -320,3 +320,23 @@ int p2p_unregister(struct vfio_dev *d, int bar)
 	return feature(d->device_fd, VFIO_DEVICE_FEATURE_SET |
 		       VFIO_DEVICE_FEATURE_P2P_REGISTER, &arg, sizeof(arg));
 }
+
+int vfio_region_get(struct vfio_dev *d, int index, struct vfio_region *r)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info),
+		.index = (uint32_t)index,
+	};
+
+	if (ioctl(d->device_fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return -errno;
+	memset(r, 0, sizeof(*r));
+	r->offset = info.offset;
+	r->size = info.size;
+	r->readable = info.flags & VFIO_REGION_INFO_FLAG_READ;
+	r->writable = info.flags & VFIO_REGION_INFO_FLAG_WRITE;
+	r->mmappable = info.flags & VFIO_REGION_INFO_FLAG_MMAP;
+	/* A BAR's capabilities: sparse mmap areas, or the MSI-X table in it */
+	r->caps = info.flags & VFIO_REGION_INFO_FLAG_CAPS;
+	return 0;
+}

@@ -41,4 +41,17 @@ int p2p_get(struct vfio_dev *d, int bar, struct p2p_reg *r);
 int p2p_register(struct vfio_dev *d, int bar, uint64_t offset, uint64_t size);
 int p2p_unregister(struct vfio_dev *d, int bar);
 
+/* A region of the device file: a BAR for indexes 0 to 5 */
+struct vfio_region {
+	uint64_t offset;	/* where it is in the device file */
+	uint64_t size;
+	bool readable;
+	bool writable;
+	bool mmappable;		/* all of it, or the areas its capabilities name */
+	bool caps;		/* has capabilities: sparse mmap areas, MSI-X */
+};
+
+/* VFIO_DEVICE_GET_REGION_INFO; 0 or -errno */
+int vfio_region_get(struct vfio_dev *d, int index, struct vfio_region *r);
+
 #endif /* VFIO_P2P_VFIO_H */

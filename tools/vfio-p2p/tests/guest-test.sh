@@ -96,6 +96,7 @@ check "probe: a small BAR is named as not registrable" \
 cat > "$T/inner.sh" <<'EOF'
 # Runs under vfio-p2p register, with VFIO_P2P_* set.
 echo "env $VFIO_P2P_BDF $VFIO_P2P_BAR $VFIO_P2P_OFFSET $VFIO_P2P_SIZE $VFIO_P2P_ALLOCATE"
+echo "register_ns $VFIO_P2P_REGISTER_NS"
 "$V" read --dev "$BLK" --bytes "$N" --engine psync --cksum || exit 10
 "$V" read --dev "$BLK" --bytes "$N" --engine io_uring --bs 256k --qd 4 --cksum \
 	--pause > "$T/pause.out" 2>&1 &
@@ -120,8 +121,10 @@ rc=$?
 show "$T/reg"
 ok $rc "register -- sh (psync and io_uring reads, where) exits 0"
 size=$(sed -n "s/^registered $BDF BAR $BAR range 0x0-0x\([0-9a-f]*\) .*/\1/p" "$T/reg")
-check "register: one line names BDF, BAR, range and struct page memory" \
-	grep -q "^registered $BDF BAR $BAR range 0x0-0x[0-9a-f]* ([0-9.]* [KMGT]iB) as P2P memory, struct pages [0-9.]* [KMG]iB$" "$T/reg"
+check "register: one line names BDF, BAR, range, struct page memory and time taken" \
+	grep -q "^registered $BDF BAR $BAR range 0x0-0x[0-9a-f]* ([0-9.]* [KMGT]iB) as P2P memory, struct pages [0-9.]* [KMG]iB, in [0-9]*\.[0-9]* ms$" "$T/reg"
+check "register: the command gets the time the registration took" \
+	grep -q "^register_ns [1-9][0-9]*$" "$T/reg"
 check "register: environment of the command" \
 	grep -q "^env $BDF $BAR 0 $((0x${size:-0} + 1)) /sys/bus/pci/devices/$BDF/p2pmem/allocate$" "$T/reg"
 check "read psync into p2pmem of $BDF BAR $BAR" grep -q "^read .* into p2pmem of $BDF BAR $BAR in .*psync" "$T/reg"
@@ -135,7 +138,8 @@ ok $? "where --pid gives the same place as the reader itself (${buf:-no buffer l
 off=$(echo "$buf" | sed -n 's/.* offset \(0x[0-9a-f]*\)$/\1/p')
 [ -n "$off" ] && [ $((off)) -lt $((0x${size:-0} + 1)) ] && [ $((off % 4096)) = 0 ]
 ok $? "buffer offset ${off:-?} is page aligned and inside the registered range"
-check "register: unregistered after the command" grep -q "^unregistered $BDF BAR $BAR$" "$T/reg"
+check "register: unregistered after the command" \
+	grep -q "^unregistered $BDF BAR $BAR in [0-9]*\.[0-9]* ms$" "$T/reg"
 
 # 3. exit status of the command passes through
 timeout 120 "$V" register "$BDF" --bar "$BAR" -- sh -c 'exit 42' > "$T/st" 2>&1
@@ -181,14 +185,25 @@ wait "$hp"
 rc=$?
 show "$T/hold"
 ok $rc "register --hold exits 0 on SIGTERM"
-check "--hold unregistered on SIGTERM" grep -q "^unregistered $BDF BAR $BAR$" "$T/hold"
+check "--hold unregistered on SIGTERM" grep -q "^unregistered $BDF BAR $BAR in .* ms$" "$T/hold"
 [ ! -e "/sys/bus/pci/devices/$BDF/p2pmem/allocate" ]
 ok $? "p2pmem/allocate is gone after SIGTERM"
 timeout 120 "$V" probe "$BDF" > "$T/probe4" 2>&1
 check "probe after --hold: BAR $BAR not registered" \
 	grep -q "^bar $BAR: .*registrable, not registered" "$T/probe4"
 
-# 6. errors a person can act on
+# 6. bounce: the way without registration, BAR mmap()ed through VFIO
+for e in psync io_uring; do
+	timeout 300 "$V" bounce "$BDF" --bar "$BAR" --dev "$BLK" --bytes "$N" --engine "$e" \
+		--bs 256k > "$T/bounce-$e" 2>&1
+	rc=$?
+	show "$T/bounce-$e"
+	[ $rc = 0 ] && grep -q "^ok 3 BAR $BAR holds the bytes of $BLK" "$T/bounce-$e" &&
+		grep -q "^# result engine=bounce-$e target=bar bytes=$N seconds=[0-9.]* cpu=[0-9.]* mbps=[0-9.]*$" "$T/bounce-$e"
+	ok $? "bounce $e: reads into DRAM, copies into BAR $BAR, the BAR holds the data"
+done
+
+# 7. errors a person can act on
 small=$(sed -n 's/^bar \([0-9]\): .*not registrable.*/\1/p' "$T/probe1" | head -n 1)
 if [ -n "$small" ]; then
 	timeout 60 "$V" register "$BDF" --bar "$small" --hold > "$T/e1" 2>&1
@@ -205,6 +220,12 @@ ok $? "register at a 1 MiB offset fails and says why"
 env -u VFIO_P2P_ALLOCATE timeout 60 "$V" read --dev "$BLK" --bytes "$N" > "$T/e3" 2>&1
 [ $? = 1 ] && grep -q "VFIO_P2P_ALLOCATE is not set" "$T/e3"
 ok $? "read outside register says how to run it"
+timeout 120 "$V" register "$BDF" --bar "$BAR" -- \
+	"$V" bounce "$BDF" --bar "$BAR" --dev "$BLK" --bytes "$N" > "$T/e4" 2>&1
+rc=$?
+show "$T/e4"
+[ $rc = 1 ] && grep -q "^not ok 1 " "$T/e4"
+ok $? "bounce fails while the device is open for a registration"
 
 echo "1..$n"
 echo "# $((n - nfail)) passed, $nfail failed"

@@ -209,6 +209,14 @@ static void test_args(void)
 	   o.engine == ENGINE_IO_URING && o.qd == 16 && o.bs == (128ULL << 10) &&
 	   o.cksum && !o.pause && !o.dram, "read with every option");
 
+	ret = parse(&o, err, sizeof(err), "bounce", "03:00.0", "--bar", "2", "--dev",
+		    "/dev/nvme0n1", "--bytes", "64M", "--offset", "2M", "--engine", "io_uring",
+		    "--bs", "1M", "--qd", "8", NULL);
+	ok(!ret && o.cmd == CMD_BOUNCE && !strcmp(o.bdf, "0000:03:00.0") && o.bar == 2 &&
+	   !strcmp(o.dev, "/dev/nvme0n1") && o.bytes == (64ULL << 20) &&
+	   o.dev_offset == (2ULL << 20) && o.offset == 0 && o.engine == ENGINE_IO_URING &&
+	   o.bs == (1ULL << 20) && o.qd == 8, "bounce with every option, --offset in the device");
+
 	ret = parse(&o, err, sizeof(err), "register", "--help", NULL);
 	ok(!ret && o.cmd == CMD_HELP, "--help anywhere");
 
@@ -241,6 +249,19 @@ static void test_args(void)
 	parse_fails("more than 0", "read --bytes 0", "read", "--dev", "x", "--bytes", "0", NULL);
 	parse_fails("not both", "read --dram --p2pmem", "read", "--dev", "x", "--bytes", "1",
 		    "--dram", "--p2pmem", "/x", NULL);
+	parse_fails("bounce needs a BDF", "bounce without BDF",
+		    "bounce", "--bar", "2", "--dev", "x", "--bytes", "1", NULL);
+	parse_fails("bounce needs --bar", "bounce without --bar",
+		    "bounce", "03:00.0", "--dev", "x", "--bytes", "1", NULL);
+	parse_fails("bounce needs --dev", "bounce without --dev",
+		    "bounce", "03:00.0", "--bar", "2", "--bytes", "1", NULL);
+	parse_fails("bounce needs --bytes", "bounce without --bytes",
+		    "bounce", "03:00.0", "--bar", "2", "--dev", "x", NULL);
+	parse_fails("unknown option", "bounce --dram (it always goes through DRAM)",
+		    "bounce", "03:00.0", "--bar", "2", "--dev", "x", "--bytes", "1", "--dram", NULL);
+	parse_fails("use --engine io_uring", "bounce psync with --qd 8",
+		    "bounce", "03:00.0", "--bar", "2", "--dev", "x", "--bytes", "1", "--qd", "8",
+		    NULL);
 	parse_fails("not an address", "where with junk", "where", "xyz", NULL);
 	parse_fails("at least one address", "where without address", "where", "--pid", "1", NULL);
 	parse_fails("not a process id", "where --pid 0", "where", "--pid", "0", "1000", NULL);
