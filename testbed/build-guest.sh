@@ -30,11 +30,6 @@ if [ ! -f "$BUILD/data.img" ] || [ "$(stat -c %s "$BUILD/data.img")" != $((DATA_
 	phase_note "data image: $DATA_MB MiB pattern in $BUILD/data.img"
 fi
 
-if [ ! -f "$BUILD/scratch.img" ] || [ "$(stat -c %s "$BUILD/scratch.img")" != $((SCRATCH_MB << 20)) ]; then
-	truncate -s 0 "$BUILD/scratch.img"
-	truncate -s $((SCRATCH_MB << 20)) "$BUILD/scratch.img"
-fi
-
 # The userspace tool, built against the same headers.
 make -s -C "$TOP/tools/vfio-p2p" OUTPUT="$bin" KHDR_INCLUDES="$hdr" >/dev/null
 phase_note "vfio-p2p tool in $bin"

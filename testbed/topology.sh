@@ -27,9 +27,13 @@ SHM_SIZE=256M
 DATA_MB=${DATA_MB:-128}
 SCRATCH_MB=${SCRATCH_MB:-128}
 
+# The data image is shared read-only, so guests can run side by side; each
+# guest gets its own scratch namespace in its results directory.
+#
 # qemu_cmd TOPOLOGY KERNEL RESULTS_DIR CONSOLE_LOG
 qemu_cmd() {
 	local topology=$1 kernel=$2 results=$3 console=$4 cpu
+	truncate -s $((SCRATCH_MB << 20)) "$results/scratch.img"
 	case $topology in
 	p2p) cpu=EPYC-Rome ;;
 	nop2p) cpu=max ;;
@@ -42,8 +46,8 @@ qemu_cmd() {
 		-device intel-iommu,intremap=off
 
 		-device pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10
-		-drive "file=$BUILD/data.img,if=none,id=clientdisk,format=raw,cache=unsafe"
-		-drive "file=$BUILD/scratch.img,if=none,id=scratchdisk,format=raw,cache=unsafe"
+		-drive "file=$BUILD/data.img,if=none,id=clientdisk,format=raw,readonly=on"
+		-drive "file=$results/scratch.img,if=none,id=scratchdisk,format=raw,cache=unsafe"
 		-device nvme,id=client,serial=client,bus=rp1
 		-device nvme-ns,drive=clientdisk,bus=client,nsid=1
 		-device nvme-ns,drive=scratchdisk,bus=client,nsid=2
