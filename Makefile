@@ -40,6 +40,11 @@ check:
 	@FLAVOR=$(FLAVOR) $(T)/check.sh
 run:
 	@$(T)/run.sh
+# bench: figures of the P2P path against DRAM and bounce buffering, and the
+# cost of registering, in bench/report.md (FLAVOR=perf unless given)
+.PHONY: bench
+bench:
+	@$(T)/bench.sh
 clean:
 	rm -rf build/obj-* build/results-* build/guest-bin build/selftests build/series-check*
 distclean:

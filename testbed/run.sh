@@ -50,7 +50,7 @@ row() {	# row ENGINE LABEL TEST BASELINE
 
 echo
 echo "What ran (TCG guest, $FLAVOR kernel, topology in testbed/topology.sh):"
-echo "  client    ${CLIENT_BDF:-?}  NVMe on the nvme driver; $CLIENT_BLK holds a known pattern"
+echo "  client    ${CLIENT_BDF:-?}  NVMe on the nvme driver; ${CLIENT_BLK:-?} holds a known pattern"
 echo "  provider  ${SHM_BDF:-?}  ivshmem, 256 MiB RAM-backed BAR2, bound to vfio-pci"
 echo "  provider  ${PROVIDER_BDF:-?}  NVMe, 64 MiB CMB in BAR2, bound to vfio-pci"
 echo "  'vfio-p2p register BDF --bar 2 -- READER' registers BAR2 through"

@@ -46,7 +46,7 @@ qemu_cmd() {
 		-device intel-iommu,intremap=off
 
 		-device pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10
-		-drive "file=$BUILD/data.img,if=none,id=clientdisk,format=raw,readonly=on"
+		-drive "file=$BUILD/data.img,if=none,id=clientdisk,format=raw,readonly=on,file.locking=off"
 		-drive "file=$results/scratch.img,if=none,id=scratchdisk,format=raw,cache=unsafe"
 		-device nvme,id=client,serial=client,bus=rp1
 		-device nvme-ns,drive=clientdisk,bus=client,nsid=1
