@@ -43,7 +43,7 @@ row() {	# row ENGINE LABEL TEST BASELINE
 	local v b r
 	v=$(field "$3" mbps)
 	b=$(field "$4" mbps)
-	r=$( [ -n "$v" ] && [ -n "$b" ] && echo "scale=2; $v / $b" | bc)
+	r=$( [ -n "$v" ] && [ -n "$b" ] && printf "%.2f" "$(echo "scale=4; $v / $b" | bc)")
 	printf '  %-9s %-34s %9s %8s %9s  %s\n' "$1" "$2" "${v:-failed}" "${r:+${r}x}" \
 		"$(verified "$3")" "$(where "$3")"
 }
