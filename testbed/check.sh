@@ -6,7 +6,8 @@
 # N skipped" and the exit status is non-zero on any failure.
 #
 #   deps -> fetch -> series (applies, round-trips) -> harness self-test
-#        -> tree -> kernel (debug)
+#        -> upstream gates (checkpatch, kernel-doc, docs, bisect, W=1,
+#           sparse, selftests -Werror) -> tree -> kernel (debug)
 #        -> guest tools + selftests -> boot p2p topology -> boot nop2p topology
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,6 +38,8 @@ must deps "$TESTBED/deps.sh"
 must fetch "$TESTBED/fetch-base.sh"
 must "series check" series_check
 phase "harness self-test" harness_test
+. "$TESTBED/gates.sh"
+phase "upstream gates" gates_run
 
 # Host-side TAP producers: their lines count like a guest test's.
 host_tap() {	# host_tap NAME CMD...

@@ -7,7 +7,8 @@ set -euo pipefail
 
 PKGS=(build-essential flex bison bc libelf-dev libssl-dev dwarves cpio xz-utils
 	kmod rsync ccache sparse qemu-system-x86 fio liburing-dev python3 git
-	perl pciutils debian-archive-keyring ca-certificates)
+	perl pciutils debian-archive-keyring ca-certificates
+	python3-ply python3-git python3-sphinx)
 
 missing=()
 for p in "${PKGS[@]}"; do
