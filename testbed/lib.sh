@@ -7,7 +7,7 @@ TOP=$(cd "$TESTBED/.." && pwd)
 # fresh clone on the same machine reuses them.
 CACHE=${VFIO_P2P_CACHE:-/var/cache/vfio-p2p}
 BUILD=${BUILD:-$TOP/build}
-mkdir -p "$CACHE"
+mkdir -p "$CACHE" "$BUILD"
 
 die() { echo "error: $*" >&2; exit 1; }
 warn() { echo "warning: $*" >&2; }
