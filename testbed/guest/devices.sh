@@ -19,13 +19,18 @@ pci_bdf_of_id() {
 }
 
 guest_find_devices() {
-	local client provider blk scratch c
+	local client provider blk scratch c ns
 	client=$(pci_bdf_of_nvme_serial client)
 	provider=$(pci_bdf_of_nvme_serial provider)
 	for c in /sys/class/nvme/nvme*; do
 		[ "$(tr -d ' ' < "$c/serial")" = client ] || continue
-		blk=/dev/$(basename "$(ls -d "$c"/nvme*n1 2>/dev/null | head -n 1)")
-		scratch=/dev/$(basename "$(ls -d "$c"/nvme*n2 2>/dev/null | head -n 1)")
+		# Namespaces by NSID: their names follow scan order, not NSID.
+		for ns in "$c"/nvme*n*; do
+			case $(cat "$ns/nsid" 2>/dev/null) in
+			1) blk=/dev/$(basename "$ns") ;;
+			2) scratch=/dev/$(basename "$ns") ;;
+			esac
+		done
 	done
 	echo "CLIENT_BDF=$client"
 	echo "CLIENT_BLK=$blk"
