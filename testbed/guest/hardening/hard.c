@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Shared helpers of the P2P registration hardening tests, see hard.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/compiler.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+
+#include "hard.h"
+#include "pattern.h"
+
+static pthread_mutex_t tap_lock = PTHREAD_MUTEX_INITIALIZER;
+static int tap_n, tap_failed, tap_skipped;
+
+static void tap_line(const char *prefix, const char *fmt, va_list ap,
+		     const char *suffix)
+{
+	pthread_mutex_lock(&tap_lock);
+	printf("%s %d ", prefix, ++tap_n);
+	vprintf(fmt, ap);
+	printf("%s\n", suffix);
+	fflush(stdout);
+	pthread_mutex_unlock(&tap_lock);
+}
+
+void tap_ok(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tap_line(ok ? "ok" : "not ok", fmt, ap, "");
+	va_end(ap);
+	if (!ok)
+		__atomic_add_fetch(&tap_failed, 1, __ATOMIC_RELAXED);
+}
+
+void tap_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&tap_lock);
+	printf("ok %d # SKIP ", ++tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	tap_skipped++;
+	pthread_mutex_unlock(&tap_lock);
+}
+
+void tap_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&tap_lock);
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	pthread_mutex_unlock(&tap_lock);
+}
+
+void tap_metric(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&tap_lock);
+	printf("# metric %s=", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	pthread_mutex_unlock(&tap_lock);
+}
+
+int tap_failures(void)
+{
+	return __atomic_load_n(&tap_failed, __ATOMIC_RELAXED);
+}
+
+int tap_finish(void)
+{
+	printf("1..%d\n", tap_n);
+	fflush(stdout);
+	if (tap_failed)
+		return 1;
+	if (tap_n && tap_skipped == tap_n)
+		return HARD_SKIP;
+	return 0;
+}
+
+double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void msleep(unsigned int ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000L,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+bool nop2p(void)
+{
+	const char *env = getenv("NOP2P");
+
+	return env && *env && strcmp(env, "0");
+}
+
+bool p2p_io_refused(int err)
+{
+	return err == EREMOTEIO || err == EINVAL || err == EOPNOTSUPP;
+}
+
+const char *errname(int err)
+{
+	static __thread char buf[16];
+
+	switch (err) {
+	case 0: return "0";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EIO: return "EIO";
+	case ENXIO: return "ENXIO";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
+	case EINVAL: return "EINVAL";
+	case ENOSPC: return "ENOSPC";
+	case ENOTTY: return "ENOTTY";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EREMOTEIO: return "EREMOTEIO";
+	case ENOSYS: return "ENOSYS";
+	case EBADF: return "EBADF";
+	case EINTR: return "EINTR";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ECANCELED: return "ECANCELED";
+	}
+	snprintf(buf, sizeof(buf), "errno%d", err);
+	return buf;
+}
+
+/* The jump buffer of the guarded access the thread is in, if any */
+static __thread sigjmp_buf *sigbus_jmp;
+
+static void sigbus_handler(int sig, siginfo_t *si, void *uc)
+{
+	if (!sigbus_jmp) {
+		/* Not expected here: die of it as if nothing caught it */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	siglongjmp(*sigbus_jmp, 1);
+}
+
+void sigbus_init(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = sigbus_handler,
+		.sa_flags = SA_SIGINFO | SA_NODEFER,
+	};
+
+	sigemptyset(&sa.sa_mask);
+	VFIO_ASSERT_EQ(sigaction(SIGBUS, &sa, NULL), 0);
+}
+
+bool sigbus_in(void (*fn)(void *arg), void *arg)
+{
+	sigjmp_buf jmp;
+	bool faulted;
+
+	sigbus_jmp = &jmp;
+	if (sigsetjmp(jmp, 1)) {
+		faulted = true;
+	} else {
+		fn(arg);
+		faulted = false;
+	}
+	sigbus_jmp = NULL;
+
+	return faulted;
+}
+
+struct one_access {
+	volatile u8 *addr;
+	bool write;
+};
+
+static void do_one_access(void *arg)
+{
+	struct one_access *a = arg;
+	u8 v = *a->addr;
+
+	if (a->write)
+		*a->addr = v;
+}
+
+bool sigbus_on(void *addr, bool write)
+{
+	struct one_access a = { .addr = addr, .write = write };
+
+	return sigbus_in(do_one_access, &a);
+}
+
+long meminfo_kb(const char *field)
+{
+	size_t flen = strlen(field);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, flen) && line[flen] == ':') {
+			val = strtol(line + flen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	ssize_t len = strlen(val), ret;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, len);
+	close(fd);
+	if (ret < 0)
+		return -errno;
+	return ret == len ? 0 : -EIO;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	ret = read(fd, buf, len - 1);
+	close(fd);
+	if (ret < 0)
+		return -errno;
+	buf[ret] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+void settle_memory(void)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	sync();
+	write_file("/proc/sys/vm/drop_caches", "3");
+	/*
+	 * Shrinking a slab cache also empties its part of the KASAN
+	 * quarantine, which otherwise holds freed objects for a while.
+	 */
+	dir = opendir("/sys/kernel/slab");
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
+			 de->d_name);
+		write_file(path, "1");
+	}
+	if (dir)
+		closedir(dir);
+	write_file("/proc/sys/vm/compact_memory", "1");
+	msleep(200);
+}
+
+/* Save a debugfs fault attribute and set it, if it exists */
+static void fail_attr_set(struct fail_nth *f, const char *path,
+			  const char *val)
+{
+	int i = f->nr_saved;
+
+	if (i >= (int)ARRAY_SIZE(f->saved))
+		return;
+	if (read_file(path, f->saved[i].val, sizeof(f->saved[i].val)))
+		return;
+	snprintf(f->saved[i].path, sizeof(f->saved[i].path), "%s", path);
+	if (!write_file(path, val))
+		f->nr_saved++;
+}
+
+int fail_nth_init(struct fail_nth *f)
+{
+	char path[128];
+
+	memset(f, 0, sizeof(*f));
+	if (access("/proc/self/fail-nth", F_OK))
+		return -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)syscall(SYS_gettid));
+	f->fd = open(path, O_RDWR);
+	if (f->fd < 0)
+		return -errno;
+
+	/*
+	 * Sleeping allocations are fault points too, and a forced failure
+	 * must not print: the console is scanned for backtraces.
+	 *
+	 * fail_page_alloc keeps its min-order of 1, so order-0 page
+	 * allocations are never failed: memory hotplug on x86 allocates the
+	 * direct map's page tables with alloc_low_pages(), whose GFP_ATOMIC
+	 * result phys_pmd_init() and friends use unchecked (not the series'
+	 * code, and a NULL dereference), and a failed vmemmap base page is
+	 * reported with a backtrace by warn_alloc().
+	 */
+	fail_attr_set(f, "/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
+	fail_attr_set(f, "/sys/kernel/debug/failslab/verbose", "0");
+	fail_attr_set(f, "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	fail_attr_set(f, "/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	fail_attr_set(f, "/sys/kernel/debug/fail_usercopy/verbose", "0");
+	fail_attr_set(f, "/sys/kernel/debug/fail_futex/verbose", "0");
+	fail_attr_set(f, "/sys/kernel/debug/fail_function/verbose", "0");
+	return 0;
+}
+
+void fail_nth_exit(struct fail_nth *f)
+{
+	while (f->nr_saved--)
+		write_file(f->saved[f->nr_saved].path,
+			   f->saved[f->nr_saved].val);
+	if (f->fd > 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+void fail_nth_arm(struct fail_nth *f, unsigned int n)
+{
+	char buf[16];
+	int len;
+
+	len = snprintf(buf, sizeof(buf), "%u", n);
+	VFIO_ASSERT_EQ(pwrite(f->fd, buf, len, 0), (ssize_t)len);
+}
+
+bool fail_nth_disarm(struct fail_nth *f)
+{
+	char buf[16] = {};
+	ssize_t ret;
+
+	ret = pread(f->fd, buf, sizeof(buf) - 1, 0);
+	VFIO_ASSERT_GT(ret, 0, "read fail-nth\n");
+	VFIO_ASSERT_EQ(pwrite(f->fd, "0", 1, 0), 1);
+
+	/* The count left: 0 once the fault point was reached */
+	return strtoul(buf, NULL, 10) == 0;
+}
+
+/* A VFIO_DEVICE_FEATURE buffer with room for a small payload */
+struct feature_buf {
+	union {
+		struct vfio_device_feature hdr;
+		u64 align;
+	};
+	u64 payload[8];
+};
+
+static int raw_feature(int fd, u32 flags, const void *data, size_t size)
+{
+	struct feature_buf buf = {};
+
+	buf.hdr.argsz = sizeof(buf.hdr) + size;
+	buf.hdr.flags = flags;
+	memcpy(buf.hdr.data, data, size);
+	return ioctl(fd, VFIO_DEVICE_FEATURE, &buf);
+}
+
+int raw_p2p_set(int fd, u32 bar, u32 flags, u64 offset, u64 size)
+{
+	struct vfio_device_feature_p2p_register reg = {
+		.region_index = bar,
+		.flags = flags,
+		.offset = offset,
+		.size = size,
+	};
+
+	if (raw_feature(fd, VFIO_DEVICE_FEATURE_SET |
+			VFIO_DEVICE_FEATURE_P2P_REGISTER, &reg, sizeof(reg)))
+		return -errno;
+	return 0;
+}
+
+int raw_dmabuf(int fd, u32 bar, u64 offset, u64 length)
+{
+	struct {
+		struct vfio_device_feature_dma_buf db;
+		struct vfio_region_dma_range range;
+	} arg = {
+		.db.region_index = bar,
+		.db.open_flags = O_RDWR | O_CLOEXEC,
+		.db.nr_ranges = 1,
+		.range.offset = offset,
+		.range.length = length,
+	};
+	int ret;
+
+	ret = raw_feature(fd, VFIO_DEVICE_FEATURE_GET |
+			  VFIO_DEVICE_FEATURE_DMA_BUF, &arg, sizeof(arg));
+	return ret < 0 ? -errno : ret;
+}
+
+int raw_reset(int fd)
+{
+	return ioctl(fd, VFIO_DEVICE_RESET) ? -errno : 0;
+}
+
+bool p2p_clean(struct p2p_dev *d)
+{
+	struct vfio_device_feature_p2p_register get;
+
+	if (p2p_get(d->fd, d->bar, &get))
+		return false;
+	return !get.flags && !get.offset && !get.size && p2pmem_absent(d->bdf);
+}
+
+bool p2p_shows(struct p2p_dev *d, u64 offset, u64 size)
+{
+	struct vfio_device_feature_p2p_register get;
+
+	if (p2p_get(d->fd, d->bar, &get))
+		return false;
+	return get.flags == VFIO_DEVICE_P2P_REGISTERED &&
+	       get.offset == offset && get.size == size &&
+	       p2pmem_attr(d->bdf, "size") == (s64)size;
+}
+
+int p2pmem_open(const char *bdf)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/p2pmem/allocate",
+		 bdf);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+u64 bar_phys(const char *bdf, u32 bar)
+{
+	unsigned long long start = 0, end, flags;
+	char path[PATH_MAX], line[128];
+	FILE *f;
+	u32 i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	for (i = 0; i <= bar && fgets(line, sizeof(line), f); i++)
+		if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3)
+			start = 0;
+	fclose(f);
+	return i == bar + 1 ? start : 0;
+}
+
+int blk_open(const char *path, u64 *size)
+{
+	struct stat st;
+	int fd;
+
+	if (!path || !*path)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
+	    ioctl(fd, BLKGETSIZE64, size)) {
+		close(fd);
+		return -ENOTBLK;
+	}
+	return fd;
+}
+
+int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+static const char *const bug_patterns[] = {
+	"WARNING:", "BUG:", "Oops", "KASAN", "UBSAN", "general protection",
+	"possible circular locking", "possible recursive locking",
+	"inconsistent lock state", "suspicious RCU usage",
+	"DEBUG_LOCKS_WARN_ON", "blocked for more than", "soft lockup",
+	"unreferenced object",
+};
+
+void kmsg_scan(int fd, struct kmsg_counts *c)
+{
+	char rec[2048], *msg;
+	ssize_t len;
+	size_t i;
+
+	if (fd < 0)
+		return;
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		msg[strcspn(msg, "\n")] = '\0';
+
+		if (strstr(msg, "allocation failure") ||
+		    strstr(msg, "vmalloc error") ||
+		    strstr(msg, "alloc failure")) {
+			c->alloc++;
+			continue;
+		}
+		for (i = 0; i < ARRAY_SIZE(bug_patterns); i++) {
+			if (!strstr(msg, bug_patterns[i]))
+				continue;
+			if (!c->bugs++)
+				snprintf(c->first_bug, sizeof(c->first_bug),
+					 "%.*s", (int)sizeof(c->first_bug) - 1,
+					 msg);
+			break;
+		}
+	}
+}
+
+bool blk_has_pattern(int fd)
+{
+	static const u64 offs[] = { 0, 64 << 10, 1 << 20 };
+	size_t len = 64 << 10, i;
+	bool ok = true;
+	void *buf;
+
+	if (posix_memalign(&buf, 4096, len))
+		return false;
+	for (i = 0; ok && i < ARRAY_SIZE(offs); i++)
+		ok = pread(fd, buf, len, offs[i]) == (ssize_t)len &&
+		     pattern_check(buf, offs[i], len) < 0;
+	free(buf);
+	return ok;
+}
+
+u64 parse_size(const char *s)
+{
+	char *end;
+	u64 v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'G':
+	case 'g':
+		v <<= 10;
+		fallthrough;
+	case 'M':
+	case 'm':
+		v <<= 10;
+		fallthrough;
+	case 'K':
+	case 'k':
+		v <<= 10;
+	}
+	return v;
+}

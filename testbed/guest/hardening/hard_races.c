@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hard_races [-t SECONDS] [-c SECONDS] BDF: racing registration against
+ * everything else that touches the BAR.
+ *
+ * Phase 1 (-t, default 20 s): threads that register (the whole BAR or a
+ * random granule range), unregister, mmap() the BAR through VFIO, export a
+ * DMABUF of it, VFIO_DEVICE_RESET, toggle memory decode, mmap() p2pmem and
+ * GET, each in a loop with short random pauses. Invariants, checked all the
+ * time:
+ *  - a VFIO mmap() or DMABUF that exists is never seen with GET saying
+ *    registered, checked from both sides: the holder asks GET while it
+ *    holds, and a register that succeeds while the same mapping or DMABUF
+ *    was alive from before its call to after it is a violation;
+ *  - GET returns a well-formed state: no unknown flags, a registered range
+ *    is non-empty, aligned and inside the BAR, an unregistered one is 0;
+ *  - a p2pmem mapping lies in the BAR under test, and accessing it either
+ *    works or raises SIGBUS;
+ *  - every call returns an error the UAPI lists for the situation.
+ * Phase 2 (-c, default half of -t): one thread opens the device, registers
+ * the whole BAR and closes the device again, while others map p2pmem, read
+ * the block device ($CLIENT_BLK) into it with O_DIRECT and read the p2pmem
+ * attributes; after each close p2pmem must be gone.
+ *
+ * A call that does not return (a deadlock, or a teardown that waits for
+ * ever) fails the test after the phase; lockdep and KASAN report on the
+ * console.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/mman.h>
+
+#include "hard.h"
+
+static struct p2p_dev dev;
+static volatile int stop;
+static const char *blk_path;
+
+/* An odd value while a VFIO mmap / DMABUF is held, bumped on each change */
+static volatile u64 vmmap_seq, dmabuf_seq;
+
+enum op {
+	OP_REGISTER, OP_UNREGISTER, OP_VFIO_MMAP, OP_DMABUF, OP_RESET,
+	OP_DECODE, OP_P2PMEM, OP_GET, OP_REOPEN, OP_READ, OP_ATTR,
+	OP_TEARDOWN, OP_HOLD, NR_OPS
+};
+
+static const char *const op_name[NR_OPS] = {
+	"register", "unregister", "vfio_mmap", "dmabuf", "reset", "decode",
+	"p2pmem_mmap", "get", "close_reopen", "odirect_read", "attr_read",
+	"teardown", "p2pmem_hold",
+};
+
+struct op_stats {
+	u64 calls, ok, sigbus;
+	u64 err[8];		/* the errors seen, by slot */
+	int errno_of[8];
+	u64 unexpected;		/* errors the UAPI does not list here */
+	u64 violations;
+	double max_ms;
+};
+
+static struct op_stats stats[NR_OPS];
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static int notes;
+
+/* What each thread is doing, to name a call that does not come back */
+struct thread {
+	void *(*fn)(void *);
+	void *arg;
+	pthread_t tid;
+	bool done;
+	volatile int op;
+	volatile double started;	/* 0 when not in a call */
+};
+
+static __thread struct thread *self;
+
+static void violation(enum op op, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void violation(enum op op, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	pthread_mutex_lock(&stats_lock);
+	stats[op].violations++;
+	if (notes++ < 20) {
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		tap_note("violation in %s: %s", op_name[op], buf);
+	}
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static void op_begin(enum op op)
+{
+	self->op = op;
+	self->started = now();
+}
+
+/* Account the result of a call; @allowed lists the errors it may return */
+static void op_end(enum op op, int ret, const int *allowed)
+{
+	struct op_stats *s = &stats[op];
+	double ms = (now() - self->started) * 1e3;
+	bool unexpected = ret < 0;
+	int i;
+
+	self->started = 0;
+	for (i = 0; ret < 0 && allowed && allowed[i]; i++)
+		if (allowed[i] == -ret)
+			unexpected = false;
+
+	pthread_mutex_lock(&stats_lock);
+	s->calls++;
+	if (ms > s->max_ms)
+		s->max_ms = ms;
+	if (ret >= 0)
+		s->ok++;
+	for (i = 0; ret < 0 && i < 8; i++) {
+		if (!s->errno_of[i])
+			s->errno_of[i] = -ret;
+		if (s->errno_of[i] == -ret) {
+			s->err[i]++;
+			break;
+		}
+	}
+	if (unexpected && !s->unexpected++ && notes++ < 20)
+		tap_note("violation in %s: unexpected error %s", op_name[op],
+			 errname(-ret));
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static void count_sigbus(enum op op)
+{
+	pthread_mutex_lock(&stats_lock);
+	stats[op].sigbus++;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static unsigned int rnd(unsigned int *seed, unsigned int n)
+{
+	return rand_r(seed) % n;
+}
+
+static void pause_ms(unsigned int *seed, unsigned int max)
+{
+	unsigned int us = rnd(seed, max * 1000 + 1);
+
+	if (us)
+		usleep(us);
+}
+
+/* GET must be well formed; returns whether the BAR is registered */
+static bool check_get(enum op op)
+{
+	struct vfio_device_feature_p2p_register get;
+	int ret;
+
+	ret = p2p_get(dev.fd, dev.bar, &get);
+	if (ret) {
+		violation(op, "GET failed: %s", errname(-ret));
+		return false;
+	}
+	if (get.flags & ~VFIO_DEVICE_P2P_REGISTERED)
+		violation(op, "GET flags 0x%x", get.flags);
+	if (get.flags) {
+		if (!get.size || get.size % P2P_GRANULE ||
+		    get.offset % P2P_GRANULE ||
+		    get.offset + get.size > dev.bar_size)
+			violation(op, "GET range 0x%llx+0x%llx",
+				  (unsigned long long)get.offset,
+				  (unsigned long long)get.size);
+	} else if (get.offset || get.size) {
+		violation(op, "unregistered GET with range 0x%llx+0x%llx",
+			  (unsigned long long)get.offset,
+			  (unsigned long long)get.size);
+	}
+	return get.flags;
+}
+
+static void *registrar(void *arg)
+{
+	static const int allowed[] = { EEXIST, EBUSY, EIO, 0 };
+	unsigned int seed = 1, granules = dev.bar_size / P2P_GRANULE;
+	u64 vm1, vm2, db1, db2, off, size;
+	int ret;
+
+	while (!stop) {
+		if (rnd(&seed, 2)) {
+			off = 0;
+			size = 0;
+		} else {
+			size = 1 + rnd(&seed, granules);
+			off = rnd(&seed, granules - size + 1) * P2P_GRANULE;
+			size *= P2P_GRANULE;
+		}
+		vm1 = vmmap_seq;
+		db1 = dmabuf_seq;
+		op_begin(OP_REGISTER);
+		ret = p2p_register(dev.fd, dev.bar, off, size);
+		op_end(OP_REGISTER, ret, allowed);
+		vm2 = vmmap_seq;
+		db2 = dmabuf_seq;
+		if (!ret && vm1 == vm2 && (vm1 & 1))
+			violation(OP_REGISTER, "registered while a VFIO mmap of the BAR existed");
+		if (!ret && db1 == db2 && (db1 & 1))
+			violation(OP_REGISTER, "registered while a DMABUF of the BAR existed");
+		pause_ms(&seed, 4);
+	}
+	return NULL;
+}
+
+static void *unregistrar(void *arg)
+{
+	static const int allowed[] = { ENOENT, 0 };
+	unsigned int seed = 2;
+	int ret;
+
+	while (!stop) {
+		pause_ms(&seed, 30);
+		op_begin(OP_UNREGISTER);
+		ret = p2p_unregister(dev.fd, dev.bar);
+		op_end(OP_UNREGISTER, ret, allowed);
+	}
+	return NULL;
+}
+
+static void *vfio_mapper(void *arg)
+{
+	static const int allowed[] = { EBUSY, 0 };
+	size_t len = rand() % 2 ? dev.bar_size : P2P_GRANULE;
+	unsigned int seed = 3;
+	void *p;
+
+	while (!stop) {
+		op_begin(OP_VFIO_MMAP);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 dev.fd, dev.bar_offset);
+		op_end(OP_VFIO_MMAP, p == MAP_FAILED ? -errno : 0, allowed);
+		if (p == MAP_FAILED) {
+			pause_ms(&seed, 2);
+			continue;
+		}
+		__atomic_add_fetch(&vmmap_seq, 1, __ATOMIC_SEQ_CST);
+		if (check_get(OP_VFIO_MMAP))
+			violation(OP_VFIO_MMAP, "GET says registered while the BAR is mmap()ed");
+		/* Faults may see decode off or a reset: SIGBUS is fine */
+		if (sigbus_on(p, false))
+			count_sigbus(OP_VFIO_MMAP);
+		pause_ms(&seed, 2);
+		if (check_get(OP_VFIO_MMAP))
+			violation(OP_VFIO_MMAP, "GET says registered while the BAR is mmap()ed");
+		__atomic_add_fetch(&vmmap_seq, 1, __ATOMIC_SEQ_CST);
+		munmap(p, len);
+		len = len == P2P_GRANULE ? dev.bar_size : P2P_GRANULE;
+		/* Leave the BAR free most of the time */
+		pause_ms(&seed, 20);
+	}
+	return NULL;
+}
+
+static void *dmabuf_exporter(void *arg)
+{
+	static const int allowed[] = { EBUSY, 0 };
+	unsigned int seed = 4;
+	int fd;
+
+	while (!stop) {
+		op_begin(OP_DMABUF);
+		fd = raw_dmabuf(dev.fd, dev.bar, 0, P2P_GRANULE);
+		op_end(OP_DMABUF, fd, allowed);
+		if (fd < 0) {
+			pause_ms(&seed, 2);
+			continue;
+		}
+		__atomic_add_fetch(&dmabuf_seq, 1, __ATOMIC_SEQ_CST);
+		if (check_get(OP_DMABUF))
+			violation(OP_DMABUF, "GET says registered while a DMABUF exists");
+		pause_ms(&seed, 2);
+		if (check_get(OP_DMABUF))
+			violation(OP_DMABUF, "GET says registered while a DMABUF exists");
+		__atomic_add_fetch(&dmabuf_seq, 1, __ATOMIC_SEQ_CST);
+		close(fd);
+		pause_ms(&seed, 20);
+	}
+	return NULL;
+}
+
+static void *resetter(void *arg)
+{
+	unsigned int seed = 5;
+	int ret;
+
+	while (!stop) {
+		pause_ms(&seed, 80);
+		op_begin(OP_RESET);
+		ret = raw_reset(dev.fd);
+		op_end(OP_RESET, ret, NULL);
+	}
+	return NULL;
+}
+
+static void *decoder(void *arg)
+{
+	unsigned int seed = 6;
+
+	while (!stop) {
+		pause_ms(&seed, 150);
+		op_begin(OP_DECODE);
+		vfio_pci_cmd_clear(dev.device, PCI_COMMAND_MEMORY);
+		pause_ms(&seed, 3);
+		vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
+		op_end(OP_DECODE, 0, NULL);
+	}
+	return NULL;
+}
+
+/* Map some p2pmem, write to it, unmap; optionally read the disk into it */
+static void p2pmem_once(unsigned int *seed, bool io, int blk_fd, u64 disk)
+{
+	static const int allowed[] = { ENOENT, ENODEV, ENOMEM, 0 };
+	static const int io_allowed[] = { EFAULT, 0 };
+	static const int nop2p_allowed[] = { EFAULT, EINVAL, EREMOTEIO,
+					     EOPNOTSUPP, 0 };
+	size_t len = (1 + rnd(seed, 16)) * dev.page, k;
+	u64 where, off;
+	ssize_t ret;
+	u8 *p;
+	u32 bar;
+
+	op_begin(OP_P2PMEM);
+	p = p2pmem_mmap(dev.bdf, len, MAP_SHARED, 0);
+	op_end(OP_P2PMEM, p == MAP_FAILED ? -errno : 0, allowed);
+	if (p == MAP_FAILED) {
+		pause_ms(seed, 2);
+		return;
+	}
+	/* (It cannot be located once a teardown deleted the file) */
+	if (!p2pmem_locate(p, &bar, &where) &&
+	    (bar != dev.bar || where + len > dev.bar_size))
+		violation(OP_P2PMEM, "mapping at BAR%u 0x%llx", bar,
+			  (unsigned long long)where);
+	for (k = 0; k < len; k += dev.page) {
+		if (sigbus_on(p + k, true)) {
+			count_sigbus(OP_P2PMEM);
+			break;
+		}
+	}
+	if (io && blk_fd >= 0) {
+		off = rnd(seed, disk / len) * len;
+		op_begin(OP_READ);
+		ret = pread(blk_fd, p, len, off);
+		op_end(OP_READ, ret < 0 ? -errno : 0,
+		       nop2p() ? nop2p_allowed : io_allowed);
+		if (ret >= 0 && ret != (ssize_t)len)
+			violation(OP_READ, "short read %zd of %zu", ret, len);
+	}
+	pause_ms(seed, 2);
+	munmap(p, len);
+}
+
+static void *p2pmem_user(void *arg)
+{
+	unsigned int seed = (uintptr_t)arg;
+
+	while (!stop)
+		p2pmem_once(&seed, false, -1, 0);
+	return NULL;
+}
+
+static void *p2pmem_reader(void *arg)
+{
+	unsigned int seed = 7;
+	u64 disk = 0;
+	int fd;
+
+	fd = blk_open(blk_path, &disk);
+	while (!stop)
+		p2pmem_once(&seed, true, fd, disk);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void *getter(void *arg)
+{
+	unsigned int seed = 8;
+
+	while (!stop) {
+		op_begin(OP_GET);
+		check_get(OP_GET);
+		op_end(OP_GET, 0, NULL);
+		pause_ms(&seed, 1);
+	}
+	return NULL;
+}
+
+/* A p2pmem attribute that may vanish under us: value, or -errno */
+static s64 attr_racy(const char *attr)
+{
+	char path[128], buf[32] = {};
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/p2pmem/%s",
+		 dev.bdf, attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return len ? -errno : -EIO;
+	return strtoll(buf, NULL, 10);
+}
+
+static void *attr_reader(void *arg)
+{
+	unsigned int seed = 9;
+	s64 size, avail;
+
+	while (!stop) {
+		op_begin(OP_ATTR);
+		size = attr_racy("size");
+		avail = attr_racy("available");
+		op_end(OP_ATTR, 0, NULL);
+		if ((size > 0 && size != (s64)dev.bar_size) ||
+		    avail > (s64)dev.bar_size)
+			violation(OP_ATTR, "size %lld available %lld",
+				  (long long)size, (long long)avail);
+		pause_ms(&seed, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Phase 3: does the teardown reach every mapping? An mmap() of p2pmem that
+ * returns while the teardown removes the sysfs group may be linked into the
+ * address space only after the teardown unmapped the file; the teardown then
+ * waits for its pages until the process unmaps them. Holders keep their
+ * mappings while a teardown is in progress: a mapping that stays accessible
+ * for ESCAPE_S seconds of a teardown escaped it.
+ */
+#define ESCAPE_S	3
+#define HOLD_MS		30
+
+static volatile u64 teardowns_started, teardowns_done;
+static volatile double teardown_t0;
+static u64 escapes;
+
+static void *teardown_loop(void *arg)
+{
+	static const int allowed[] = { 0 };
+	unsigned int seed = 15;
+	int ret;
+
+	while (!stop) {
+		ret = p2p_register(dev.fd, dev.bar, 0, P2P_GRANULE);
+		if (ret)
+			violation(OP_TEARDOWN, "register: %s", errname(-ret));
+		/* Long enough for the holders to map, short enough to race */
+		usleep(20000);
+		pause_ms(&seed, 60);
+		teardown_t0 = now();
+		__atomic_add_fetch(&teardowns_started, 1, __ATOMIC_SEQ_CST);
+		op_begin(OP_TEARDOWN);
+		ret = p2p_unregister(dev.fd, dev.bar);
+		op_end(OP_TEARDOWN, ret, allowed);
+		__atomic_add_fetch(&teardowns_done, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static void *holder(void *arg)
+{
+	static const int allowed[] = { ENOENT, ENODEV, ENOMEM, 0 };
+	unsigned int seed = (uintptr_t)arg;
+	size_t len = 16 * dev.page;
+	double t_map;
+	u8 *p;
+
+	while (!stop) {
+		op_begin(OP_P2PMEM);
+		p = p2pmem_mmap(dev.bdf, len, MAP_SHARED, 0);
+		op_end(OP_P2PMEM, p == MAP_FAILED ? -errno : 0, allowed);
+		if (p == MAP_FAILED) {
+			pause_ms(&seed, 1);
+			continue;
+		}
+		t_map = now();
+		op_begin(OP_HOLD);
+		for (;;) {
+			if (sigbus_on(p, true)) {
+				count_sigbus(OP_HOLD);
+				break;
+			}
+			if (teardowns_started != teardowns_done) {
+				/* The teardown must unmap us, and soon */
+				if (now() - teardown_t0 > ESCAPE_S &&
+				    teardown_t0 > t_map - ESCAPE_S) {
+					pthread_mutex_lock(&stats_lock);
+					if (!escapes++)
+						tap_note("a p2pmem mapping stayed accessible %.1f s into a teardown, which waits for it",
+							 now() - teardown_t0);
+					pthread_mutex_unlock(&stats_lock);
+					break;
+				}
+			} else if ((now() - t_map) * 1e3 > HOLD_MS || stop) {
+				break;
+			}
+			usleep(2000);
+		}
+		op_end(OP_HOLD, 0, NULL);
+		munmap(p, len);
+	}
+	return NULL;
+}
+
+/* Phase 2: the only thread using the device file */
+static void *reopener(void *arg)
+{
+	static const int allowed[] = { 0 };
+	unsigned int seed = 10;
+	int ret;
+
+	while (!stop) {
+		op_begin(OP_REOPEN);
+		p2p_dev_reopen(&dev);
+		ret = p2p_register(dev.fd, dev.bar, 0, 0);
+		op_end(OP_REOPEN, ret, allowed);
+		pause_ms(&seed, 30);
+		op_begin(OP_REOPEN);
+		p2p_dev_release(&dev);
+		op_end(OP_REOPEN, 0, NULL);
+		if (!p2pmem_absent(dev.bdf))
+			violation(OP_REOPEN, "p2pmem present after the device was closed");
+		pause_ms(&seed, 5);
+	}
+	p2p_dev_reopen(&dev);
+	return NULL;
+}
+
+static void *trampoline(void *arg)
+{
+	self = arg;
+	return self->fn(self->arg);
+}
+
+/* Run @threads for @seconds; false if one of them did not come back */
+static bool run_phase(struct thread *threads, int nr, double seconds)
+{
+	struct timespec deadline;
+	bool all = true;
+	int i;
+
+	stop = 0;
+	for (i = 0; i < nr; i++)
+		VFIO_ASSERT_EQ(pthread_create(&threads[i].tid, NULL,
+					      trampoline, &threads[i]), 0);
+	msleep(seconds * 1000);
+	stop = 1;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 90;
+	for (i = 0; i < nr; i++) {
+		threads[i].done = !pthread_timedjoin_np(threads[i].tid, NULL,
+							&deadline);
+		all &= threads[i].done;
+	}
+	for (i = 0; i < nr; i++)
+		if (!threads[i].done)
+			tap_note("thread %d stuck in %s for %.0f s", i,
+				 op_name[threads[i].op],
+				 now() - threads[i].started);
+	return all;
+}
+
+static void report_ops(enum op first, enum op last)
+{
+	char errs[160];
+	size_t len;
+	int i, k;
+
+	for (i = first; i <= last; i++) {
+		struct op_stats *s = &stats[i];
+
+		if (!s->calls)
+			continue;
+		len = 0;
+		errs[0] = '\0';
+		for (k = 0; k < 8 && s->errno_of[k]; k++)
+			len += snprintf(errs + len, sizeof(errs) - len, " %s:%llu",
+					errname(s->errno_of[k]),
+					(unsigned long long)s->err[k]);
+		tap_note("%-13s %7llu calls, %7llu ok, errors:%s%s, %llu SIGBUS, longest %.1f ms",
+			 op_name[i], (unsigned long long)s->calls,
+			 (unsigned long long)s->ok, len ? errs : " none",
+			 s->unexpected ? " (some unexpected)" : "",
+			 (unsigned long long)s->sigbus, s->max_ms);
+		tap_metric(op_name[i], "%llu", (unsigned long long)s->calls);
+	}
+}
+
+static u64 sum_violations(void)
+{
+	u64 v = 0;
+	int i;
+
+	for (i = 0; i < NR_OPS; i++)
+		v += stats[i].violations + stats[i].unexpected;
+	return v;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-t SECONDS] [-c CLOSE_SECONDS] [-e ESCAPE_SECONDS] BDF\n",
+		prog);
+	exit(2);
+}
+
+int main(int argc, char *argv[])
+{
+	struct thread phase1[] = {
+		{ registrar }, { registrar }, { unregistrar }, { vfio_mapper },
+		{ dmabuf_exporter }, { resetter }, { decoder },
+		{ p2pmem_user, (void *)11 }, { p2pmem_user, (void *)12 },
+		{ getter },
+	};
+	struct thread phase2[] = {
+		{ reopener }, { p2pmem_user, (void *)13 },
+		{ p2pmem_user, (void *)14 }, { p2pmem_reader }, { attr_reader },
+	};
+	struct thread phase3[] = {
+		{ teardown_loop }, { holder, (void *)21 }, { holder, (void *)22 },
+		{ holder, (void *)23 },
+	};
+	double seconds = 20, close_seconds = -1, escape_seconds = -1, t0, t1;
+	u64 v1, v2, reopen_calls;
+	const char *why;
+	bool reset, back;
+	int opt, ret;
+
+	while ((opt = getopt(argc, argv, "t:c:e:")) != -1) {
+		switch (opt) {
+		case 't':
+			seconds = strtod(optarg, NULL);
+			break;
+		case 'c':
+			close_seconds = strtod(optarg, NULL);
+			break;
+		case 'e':
+			escape_seconds = strtod(optarg, NULL);
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (optind != argc - 1)
+		usage(argv[0]);
+	if (close_seconds < 0)
+		close_seconds = seconds / 2;
+	if (escape_seconds < 0)
+		escape_seconds = seconds / 2;
+
+	printf("TAP version 13\n");
+	sigbus_init();
+	blk_path = getenv("CLIENT_BLK");
+
+	why = p2p_dev_open(&dev, argv[optind]);
+	if (why) {
+		tap_skip("%s", why);
+		return tap_finish();
+	}
+	reset = dev.device->info.flags & VFIO_DEVICE_FLAGS_RESET;
+	ret = raw_dmabuf(dev.fd, dev.bar, 0, P2P_GRANULE);
+	if (ret >= 0)
+		close(ret);
+	if (!reset)
+		phase1[5].fn = getter;
+	if (ret == -ENOTTY)
+		phase1[4].fn = getter;
+	tap_note("phase 1: %.0f s, %s, %s", seconds,
+		 reset ? "with resets" : "no VFIO_DEVICE_RESET",
+		 ret == -ENOTTY ? "no DMABUF" : "with DMABUF export");
+
+	t0 = now();
+	back = run_phase(phase1, ARRAY_SIZE(phase1), seconds);
+	t1 = now() - t0;
+	tap_metric("race_seconds_phase1", "%.1f", t1);
+	report_ops(OP_REGISTER, OP_GET);
+	tap_ok(back, "phase 1: every thread came back (no call hung)");
+	if (!back) {
+		/* A thread is stuck in the kernel with the device: give up */
+		fflush(stdout);
+		tap_finish();
+		_exit(1);
+	}
+	v1 = sum_violations();
+	tap_ok(!v1,
+	       "phase 1: registration never coexisted with a VFIO mmap or DMABUF, GET stayed well formed, every error was one the UAPI lists (%llu violations)",
+	       (unsigned long long)v1);
+	tap_ok(stats[OP_REGISTER].ok && stats[OP_VFIO_MMAP].ok &&
+	       stats[OP_P2PMEM].ok &&
+	       (ret == -ENOTTY || stats[OP_DMABUF].ok),
+	       "phase 1: each side won some races (register %llu, vfio mmap %llu, dmabuf %llu, p2pmem %llu)",
+	       (unsigned long long)stats[OP_REGISTER].ok,
+	       (unsigned long long)stats[OP_VFIO_MMAP].ok,
+	       (unsigned long long)stats[OP_DMABUF].ok,
+	       (unsigned long long)stats[OP_P2PMEM].ok);
+
+	p2p_unregister(dev.fd, dev.bar);
+	vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
+	tap_ok(p2p_clean(&dev), "phase 1: the device ends unregistered");
+
+	memset(stats, 0, sizeof(stats));
+	p2p_dev_release(&dev);
+	t0 = now();
+	back = run_phase(phase2, ARRAY_SIZE(phase2), close_seconds);
+	t1 = now() - t0;
+	tap_metric("race_seconds_phase2", "%.1f", t1);
+	report_ops(OP_P2PMEM, OP_ATTR);
+	tap_ok(back, "phase 2: every thread came back (no close hung)");
+	if (!back) {
+		fflush(stdout);
+		tap_finish();
+		_exit(1);
+	}
+	v2 = sum_violations();
+	reopen_calls = stats[OP_REOPEN].calls / 2;
+	tap_ok(!v2,
+	       "phase 2: p2pmem gone after every close, mappings and reads failed cleanly (%llu violations)",
+	       (unsigned long long)v2);
+	tap_ok(reopen_calls && stats[OP_P2PMEM].ok,
+	       "phase 2: %llu close/reopen cycles raced with %llu p2pmem mappings",
+	       (unsigned long long)reopen_calls,
+	       (unsigned long long)stats[OP_P2PMEM].ok);
+
+	p2p_unregister(dev.fd, dev.bar);
+	tap_ok(p2p_clean(&dev), "phase 2: the device ends unregistered");
+
+	memset(stats, 0, sizeof(stats));
+	t0 = now();
+	back = run_phase(phase3, ARRAY_SIZE(phase3), escape_seconds);
+	t1 = now() - t0;
+	tap_metric("race_seconds_phase3", "%.1f", t1);
+	report_ops(OP_P2PMEM, OP_HOLD);
+	tap_ok(back, "phase 3: every thread came back");
+	if (!back) {
+		fflush(stdout);
+		tap_finish();
+		_exit(1);
+	}
+	tap_metric("escaped_mappings", "%llu", (unsigned long long)escapes);
+	tap_ok(!escapes && !sum_violations(),
+	       "phase 3: %llu teardowns racing with p2pmem mmap() unmapped every mapping (%llu stayed mapped %d s into a teardown)",
+	       (unsigned long long)stats[OP_TEARDOWN].calls,
+	       (unsigned long long)escapes, ESCAPE_S);
+	p2p_unregister(dev.fd, dev.bar);
+	tap_ok(p2p_clean(&dev), "phase 3: the device ends unregistered");
+
+	p2p_dev_close(&dev);
+	return tap_finish();
+}

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hard_reset_io [-n RESETS] [-s SIZE] [-b BUFLEN] [-c CHUNK] BDF:
+ * VFIO_DEVICE_RESET while a block device DMAs into the registered BAR.
+ *
+ * Two reader processes, one with O_DIRECT pread() and one with io_uring,
+ * mmap() p2pmem/allocate of BDF and read $CLIENT_BLK (the testbed's data
+ * image, whose bytes are a function of their offset) into it, over and
+ * over. The owner of the device registers a range of the BAR, waits until
+ * both readers have mapped and read into it, and resets the device while
+ * their reads are in flight; then it registers again, and so on.
+ *
+ * Checked: each reset returns, within the NVMe I/O timeout, having ended
+ * the registration; every read completes (with the disk's bytes) or fails
+ * with an error, EFAULT once the mapping is gone, and the mapping then
+ * raises SIGBUS; the readers map again after the next register; and no DMA
+ * lands in the BAR once the reset has returned: the owner fills the
+ * readers' buffers in the BAR with a marker through the VFIO region, waits,
+ * and reads the marker back intact.
+ *
+ * With NOP2P=1 (the topology has no P2P path) every read into p2pmem must
+ * fail with an error instead, and the rest holds the same.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <liburing.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "hard.h"
+#include "pattern.h"
+
+enum engine { ENGINE_PSYNC, ENGINE_IO_URING, NR_READERS };
+
+static const char *const engine_name[NR_READERS] = { "psync", "io_uring" };
+
+struct reader {
+	/* Published by the reader for the owner */
+	volatile u64 epoch;	/* registration its mapping belongs to */
+	volatile u64 where;	/* BAR offset of its buffer */
+	volatile u32 bar;
+	volatile int mapped;
+	volatile u64 ios_epoch;	/* reads finished into this mapping */
+	volatile int done;
+
+	/* Counters, read by the owner at the end */
+	unsigned long long ios_ok, ios_efault, ios_refused, ios_other;
+	unsigned long long ios_short, data_bad, sigbus_verify;
+	unsigned long long sigbus_after_efault, alive_after_efault, late_dead;
+	unsigned long long maps, map_fail;
+	int other_errno;
+	double max_io_ms;
+};
+
+struct shared {
+	volatile int stop;
+	volatile u64 epoch;	/* bumped before each register */
+	struct reader r[NR_READERS];
+};
+
+struct reader_args {
+	const char *bdf;
+	const char *blk;
+	size_t buflen, chunk;
+	enum engine engine;
+};
+
+static struct shared *sh;
+static __thread const char *gone_how;	/* what told the reader */
+
+struct verify_args {
+	const u64 *buf;
+	u64 off;
+	size_t len;
+	long bad;
+};
+
+static void do_verify(void *arg)
+{
+	struct verify_args *v = arg;
+
+	v->bad = pattern_check(v->buf, v->off, v->len);
+}
+
+/* One read's result; returns true if the mapping is gone */
+static bool account(struct reader *r, const struct reader_args *a, void *buf,
+		    u64 off, long res, double ms)
+{
+	struct verify_args v = { .buf = buf, .off = off, .len = a->chunk };
+
+	if (ms > r->max_io_ms)
+		r->max_io_ms = ms;
+
+	if (res == (long)a->chunk) {
+		r->ios_ok++;
+		r->ios_epoch++;
+		if (sigbus_in(do_verify, &v)) {
+			r->sigbus_verify++;
+			gone_how = "SIGBUS checking a read";
+			return true;
+		}
+		if (v.bad >= 0)
+			r->data_bad++;
+		return false;
+	}
+	if (res >= 0) {
+		/*
+		 * Pinning the buffer failed part of the way: the read stops
+		 * there, with what it read so far. Only a teardown does that.
+		 */
+		r->ios_short++;
+		v.len = res - res % 8;
+		if (sigbus_in(do_verify, &v)) {
+			r->sigbus_verify++;
+			gone_how = "SIGBUS checking a short read";
+			return true;
+		}
+		if (v.bad >= 0)
+			r->data_bad++;
+		return false;
+	}
+	if (res == -EFAULT) {
+		r->ios_efault++;
+		gone_how = "EFAULT";
+		return true;
+	}
+	if (p2p_io_refused(-res)) {
+		r->ios_refused++;
+		r->ios_epoch++;
+		return false;
+	}
+	r->ios_other++;
+	r->other_errno = -res;
+	return false;
+}
+
+static bool pagemap_present(const void *addr)
+{
+	u64 e = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return false;
+	if (pread(fd, &e, 8, (uintptr_t)addr / 4096 * 8) != 8)
+		e = 0;
+	close(fd);
+	return e >> 63;
+}
+
+static u64 next_offset(u64 *seed, u64 disk, size_t chunk)
+{
+	*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+	return (*seed >> 20) % (disk / chunk) * chunk;
+}
+
+static void reader(const struct reader_args *a)
+{
+	struct reader *r = &sh->r[a->engine];
+	size_t n = a->buflen / a->chunk, k;
+	struct io_uring ring;
+	u64 disk, seed = a->engine + 1, off[16];
+	double t[16];
+	u8 *buf = NULL;
+	bool gone;
+	int fd, ret;
+
+	fd = blk_open(a->blk, &disk);
+	if (fd < 0)
+		_exit(3);
+	if (a->engine == ENGINE_IO_URING &&
+	    io_uring_queue_init(n, &ring, 0))
+		_exit(3);
+
+	while (!sh->stop) {
+		if (!buf) {
+			buf = p2pmem_mmap(a->bdf, a->buflen, MAP_SHARED, 0);
+			if (buf == MAP_FAILED) {
+				buf = NULL;
+				r->map_fail++;
+				msleep(2);
+				continue;
+			}
+			r->epoch = sh->epoch;
+			r->ios_epoch = 0;
+			if (!p2pmem_locate(buf, (u32 *)&r->bar, (u64 *)&r->where))
+				r->mapped = 1;
+			r->maps++;
+		}
+
+		gone = false;
+		if (a->engine == ENGINE_PSYNC) {
+			for (k = 0; k < n && !gone; k++) {
+				off[k] = next_offset(&seed, disk, a->chunk);
+				t[k] = now();
+				ret = pread(fd, buf + k * a->chunk, a->chunk,
+					    off[k]);
+				gone = account(r, a, buf + k * a->chunk, off[k],
+					       ret < 0 ? -errno : ret,
+					       (now() - t[k]) * 1e3);
+			}
+		} else {
+			struct io_uring_sqe *sqe;
+			struct io_uring_cqe *cqe;
+
+			for (k = 0; k < n; k++) {
+				sqe = io_uring_get_sqe(&ring);
+				off[k] = next_offset(&seed, disk, a->chunk);
+				io_uring_prep_read(sqe, fd, buf + k * a->chunk,
+						   a->chunk, off[k]);
+				sqe->user_data = k;
+				t[k] = now();
+			}
+			io_uring_submit(&ring);
+			for (k = 0; k < n; k++) {
+				if (io_uring_wait_cqe(&ring, &cqe))
+					_exit(3);
+				ret = cqe->res;
+				gone |= account(r, a,
+						buf + cqe->user_data * a->chunk,
+						off[cqe->user_data], ret,
+						(now() - t[cqe->user_data]) * 1e3);
+				io_uring_cqe_seen(&ring, cqe);
+			}
+		}
+
+		if (gone) {
+			/*
+			 * The registration ended: the mapping must be dead.
+			 * The teardown clears the PTEs first and flushes the
+			 * TLBs after, so an access can still get through for a
+			 * moment: give it two seconds to die.
+			 */
+			double t_gone = now();
+
+			if (!sigbus_on(buf, false)) {
+				if (!r->late_dead++)
+					fprintf(stderr,
+						"%s reader: readable right after %s, pagemap says %s\n",
+						engine_name[a->engine], gone_how,
+						pagemap_present(buf) ? "present" :
+						"not present (a TLB entry outlived the PTE)");
+				while (!sigbus_on(buf, false) &&
+				       now() - t_gone < 2)
+					msleep(5);
+			}
+			if (sigbus_on(buf, false)) {
+				r->sigbus_after_efault++;
+			} else if (!r->alive_after_efault++) {
+				fprintf(stderr,
+					"%s reader: mapping of registration %llu (now %llu) at BAR 0x%llx still readable 2 s after %s, pagemap says %s\n",
+					engine_name[a->engine],
+					(unsigned long long)r->epoch,
+					(unsigned long long)sh->epoch,
+					(unsigned long long)r->where, gone_how,
+					pagemap_present(buf) ? "present" :
+					"not present");
+			}
+			r->mapped = 0;
+			munmap(buf, a->buflen);
+			buf = NULL;
+		}
+	}
+	if (buf)
+		munmap(buf, a->buflen);
+	r->done = 1;
+	_exit(0);
+}
+
+static pid_t start_reader(const struct reader_args *a)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	VFIO_ASSERT_GE(pid, 0);
+	if (!pid)
+		reader(a);
+	return pid;
+}
+
+/* Wait for both readers to have read into the mapping of @epoch */
+static bool readers_busy(u64 epoch, double timeout)
+{
+	double t0 = now();
+	int i, ready;
+
+	do {
+		for (i = 0, ready = 0; i < NR_READERS; i++)
+			ready += sh->r[i].mapped && sh->r[i].epoch == epoch &&
+				 sh->r[i].ios_epoch > 0;
+		if (ready == NR_READERS)
+			return true;
+		msleep(1);
+	} while (now() - t0 < timeout);
+	return false;
+}
+
+static unsigned int nvme_io_timeout(void)
+{
+	unsigned int t = 30;
+	FILE *f;
+
+	f = fopen("/sys/module/nvme_core/parameters/io_timeout", "r");
+	if (f) {
+		if (fscanf(f, "%u", &t) != 1)
+			t = 30;
+		fclose(f);
+	}
+	return t;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-n RESETS] [-s SIZE] [-b BUFLEN] [-c CHUNK] BDF\n"
+		"reads $CLIENT_BLK; NOP2P=1: reads must fail\n", prog);
+	exit(2);
+}
+
+int main(int argc, char *argv[])
+{
+	unsigned long resets = 100, i, done = 0;
+	unsigned long reset_fail = 0, clean_fail = 0, reg_fail = 0;
+	unsigned long stalls = 0, marker_fail = 0, marker_checks = 0;
+	struct reader_args args[NR_READERS];
+	double t, max_ms = 0, sum_ms = 0;
+	size_t buflen = 256 << 10, chunk = 64 << 10;
+	u64 size = 2 * P2P_GRANULE, disk;
+	const char *blk = getenv("CLIENT_BLK");
+	pid_t pid[NR_READERS];
+	unsigned int timeout_s;
+	u8 *marker, *back;
+	struct reader *r;
+	struct p2p_dev d;
+	const char *why;
+	int opt, e, fd, status;
+	bool hung = false, data_ok;
+
+	while ((opt = getopt(argc, argv, "n:s:b:c:")) != -1) {
+		switch (opt) {
+		case 'n':
+			resets = strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			size = parse_size(optarg);
+			break;
+		case 'b':
+			buflen = parse_size(optarg);
+			break;
+		case 'c':
+			chunk = parse_size(optarg);
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (optind != argc - 1 || !chunk || buflen % chunk ||
+	    buflen / chunk > 16)
+		usage(argv[0]);
+
+	printf("TAP version 13\n");
+	sigbus_init();
+
+	fd = blk_open(blk, &disk);
+	if (fd < 0) {
+		tap_skip("reset under I/O: no block device in $CLIENT_BLK (%s)",
+			 blk ? blk : "unset");
+		return tap_finish();
+	}
+	data_ok = blk_has_pattern(fd);
+	close(fd);
+	tap_ok(data_ok, "%s holds the testbed's data image (read into DRAM)",
+	       blk);
+	tap_note("reading %s (%llu MiB) into p2pmem of %s, %s",
+		 blk, (unsigned long long)disk >> 20, argv[optind],
+		 nop2p() ? "no P2P path: reads must fail" : "P2P path");
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	VFIO_ASSERT_NE(sh, MAP_FAILED);
+	memset(sh, 0, sizeof(*sh));
+
+	/* The readers must not hold the VFIO files: start them first */
+	for (e = 0; e < NR_READERS; e++) {
+		args[e] = (struct reader_args) {
+			.bdf = argv[optind], .blk = blk, .buflen = buflen,
+			.chunk = chunk, .engine = e,
+		};
+		pid[e] = start_reader(&args[e]);
+	}
+
+	why = p2p_dev_open(&d, argv[optind]);
+	if (why || !(d.device->info.flags & VFIO_DEVICE_FLAGS_RESET)) {
+		tap_skip("%s", why ? why : "device has no VFIO_DEVICE_RESET");
+		sh->stop = 1;
+		for (e = 0; e < NR_READERS; e++)
+			waitpid(pid[e], NULL, 0);
+		return tap_finish();
+	}
+	if (size > d.bar_size)
+		size = d.bar_size;
+
+	timeout_s = nvme_io_timeout();
+	marker = malloc(buflen);
+	back = malloc(buflen);
+	VFIO_ASSERT_TRUE(marker && back);
+
+	for (i = 0; i < resets; i++) {
+		sh->epoch = i + 1;
+		if (p2p_register(d.fd, d.bar, 0, size)) {
+			reg_fail++;
+			vfio_pci_cmd_set(d.device, PCI_COMMAND_MEMORY);
+			continue;
+		}
+		if (!readers_busy(i + 1, 20)) {
+			if (!stalls++)
+				tap_note("reset %lu: readers did not read into the new registration",
+					 i);
+		}
+		/* Let the reset land at a different point of the reads */
+		msleep(rand() % 8);
+
+		t = now();
+		if (raw_reset(d.fd))
+			reset_fail++;
+		t = (now() - t) * 1e3;
+		done++;
+		sum_ms += t;
+		if (t > max_ms)
+			max_ms = t;
+		if (!p2p_clean(&d))
+			clean_fail++;
+
+		/*
+		 * Nothing may land in the buffers of this registration once the
+		 * reset has returned; the readers cannot map anything new
+		 * before the next register.
+		 */
+		fill_pattern(marker, buflen, i);
+		for (e = 0; e < NR_READERS; e++) {
+			r = &sh->r[e];
+			if (r->epoch != i + 1 || r->bar != d.bar)
+				continue;
+			VFIO_ASSERT_EQ(pwrite(d.fd, marker, buflen,
+					      d.bar_offset + r->where),
+				       (ssize_t)buflen);
+		}
+		msleep(30);
+		for (e = 0; e < NR_READERS; e++) {
+			r = &sh->r[e];
+			if (r->epoch != i + 1 || r->bar != d.bar)
+				continue;
+			marker_checks++;
+			VFIO_ASSERT_EQ(pread(d.fd, back, buflen,
+					     d.bar_offset + r->where),
+				       (ssize_t)buflen);
+			if (memcmp(marker, back, buflen) && !marker_fail++)
+				tap_note("reset %lu: the %s reader's buffer at BAR 0x%llx changed after the reset",
+					 i, engine_name[e],
+					 (unsigned long long)r->where);
+		}
+		vfio_pci_cmd_set(d.device, PCI_COMMAND_MEMORY);
+	}
+
+	sh->stop = 1;
+	t = now();
+	for (e = 0; e < NR_READERS; e++) {
+		while (waitpid(pid[e], &status, WNOHANG) == 0) {
+			if (now() - t > 60) {
+				hung = true;
+				break;
+			}
+			msleep(10);
+		}
+		if (!hung && (!WIFEXITED(status) || WEXITSTATUS(status)))
+			tap_note("%s reader ended with status 0x%x",
+				 engine_name[e], status);
+	}
+
+	tap_metric("resets_under_io", "%lu", done);
+	tap_metric("reset_max_ms", "%.1f", max_ms);
+	tap_metric("reset_avg_ms", "%.1f", done ? sum_ms / done : 0);
+	tap_metric("nvme_io_timeout_s", "%u", timeout_s);
+	for (e = 0; e < NR_READERS; e++) {
+		r = &sh->r[e];
+		tap_note("%s reader: %llu maps (%llu refused), reads: %llu ok, %llu EFAULT, %llu refused, %llu short, %llu other (last %s), %llu bad data, longest %.1f ms; after the teardown: %llu dead (%llu after a moment), %llu alive",
+			 engine_name[e], r->maps, r->map_fail, r->ios_ok,
+			 r->ios_efault, r->ios_refused, r->ios_short,
+			 r->ios_other, errname(r->other_errno), r->data_bad,
+			 r->max_io_ms, r->sigbus_after_efault, r->late_dead,
+			 r->alive_after_efault);
+		tap_metric(e ? "io_uring_reads_ok" : "psync_reads_ok", "%llu",
+			   r->ios_ok);
+		tap_metric(e ? "io_uring_reads_efault" : "psync_reads_efault",
+			   "%llu", r->ios_efault);
+	}
+
+	tap_ok(done == resets && !reg_fail,
+	       "%lu of %lu resets under I/O (%lu registers failed)", done,
+	       resets, reg_fail);
+	tap_ok(!reset_fail && !clean_fail,
+	       "every VFIO_DEVICE_RESET succeeded and ended the registration (%lu+%lu failures)",
+	       reset_fail, clean_fail);
+	tap_ok(max_ms < timeout_s * 1000.0,
+	       "every reset returned within the NVMe I/O timeout: longest %.1f ms < %u s",
+	       max_ms, timeout_s);
+	tap_ok(!stalls,
+	       "both readers mapped again and read after every register (%lu stalls)",
+	       stalls);
+	tap_ok(!hung, "the readers finished their reads and exited");
+	for (e = 0; e < NR_READERS; e++) {
+		r = &sh->r[e];
+		if (nop2p())
+			tap_ok(!r->ios_ok && !r->ios_other && !r->ios_short &&
+			       r->ios_refused,
+			       "%s: with no P2P path every read failed cleanly (%llu refused, %llu succeeded, %llu other)",
+			       engine_name[e], r->ios_refused, r->ios_ok,
+			       r->ios_other + r->ios_short);
+		else
+			tap_ok(!r->ios_refused && !r->ios_other && r->ios_ok,
+			       "%s: every read completed (or stopped short) or failed with EFAULT after the teardown (%llu ok, %llu short, %llu EFAULT, %llu other)",
+			       engine_name[e], r->ios_ok, r->ios_short,
+			       r->ios_efault, r->ios_refused + r->ios_other);
+		if (nop2p())
+			tap_skip("%s: data check: no P2P path", engine_name[e]);
+		else if (!data_ok)
+			tap_skip("%s: data check: %s is not the data image",
+				 engine_name[e], blk);
+		else
+			tap_ok(!r->data_bad,
+			       "%s: the bytes read into the BAR are the disk's (%llu bad reads)",
+			       engine_name[e], r->data_bad);
+		/*
+		 * A reader notices the teardown by a read failing with
+		 * EFAULT, or by SIGBUS while it checks what it read.
+		 */
+		tap_ok(r->ios_efault + r->sigbus_verify &&
+		       r->sigbus_after_efault && !r->alive_after_efault,
+		       "%s: after each teardown reads failed with EFAULT or the data raised SIGBUS, and the mapping was dead (%llu EFAULT, %llu SIGBUS in a check, %llu dead, %llu alive)",
+		       engine_name[e], r->ios_efault, r->sigbus_verify,
+		       r->sigbus_after_efault, r->alive_after_efault);
+	}
+	tap_ok(marker_checks && !marker_fail,
+	       "no DMA landed in the BAR after a reset returned: marker intact in %lu of %lu buffers",
+	       marker_checks - marker_fail, marker_checks);
+
+	p2p_unregister(d.fd, d.bar);
+	p2p_dev_close(&d);
+	return tap_finish();
+}
