@@ -47,3 +47,9 @@ make -s -C "$tree/tools/testing/selftests/vfio" OUTPUT="$BUILD/selftests/build-v
 	KHDR_INCLUDES="$hdr" INSTALL_PATH="$st" install >>"$BUILD/selftests-build.log" 2>&1 ||
 	{ tail -n 30 "$BUILD/selftests-build.log"; die "vfio selftests do not install"; }
 phase_note "vfio selftests in $st: $(cd "$st" && ls -p | grep -v / | tr '\n' ' ')"
+
+# The hardening programs, against the same libvfio and headers.
+make -s -C "$TESTBED/guest/hardening" LINUX="$tree" KOBJ="$obj" \
+	OUTPUT="$BUILD/hardening" >"$BUILD/hardening-build.log" 2>&1 ||
+	{ tail -n 30 "$BUILD/hardening-build.log"; die "hardening programs do not build"; }
+phase_note "hardening programs in $BUILD/hardening"

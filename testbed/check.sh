@@ -8,7 +8,9 @@
 #   deps -> fetch -> series (applies, round-trips) -> harness self-test
 #        -> upstream gates (checkpatch, kernel-doc, docs, bisect, W=1,
 #           sparse, selftests -Werror) -> tree -> kernel (debug)
-#        -> guest tools + selftests -> boot p2p topology -> boot nop2p topology
+#        -> guest tools + selftests + hardening programs
+#        -> boot p2p topology -> boot nop2p topology (each plan ends with
+#           the hardening suite)
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$TESTBED/results.sh"
@@ -57,7 +59,8 @@ must "guest tools and selftests" "$TESTBED/build-guest.sh" "$FLAVOR"
 
 export GUEST_ENV="TESTBED=$TESTBED
 GUEST_BIN=$BUILD/guest-bin
-SELFTESTS=$BUILD/selftests"
+SELFTESTS=$BUILD/selftests
+HARDENING=$BUILD/hardening"
 t=$(date +%s)
 vm_run p2p check-p2p "$TESTBED/plans/check-p2p.plan" "$FLAVOR"
 echo "== boot check-p2p: done in $(( $(date +%s) - t ))s"

@@ -5,7 +5,8 @@
 # verdicts. Each case feeds a known-bad (or known-good) input to the real
 # accounting code in a subshell and checks the verdict it reaches:
 #  - a console with a WARN, a KASAN report, a lockdep splat, a hung task or
-#    a kmemleak report fails; a clean console passes;
+#    a kmemleak report fails; a clean console passes; an allocation
+#    failure report passes only inside a fault injection window;
 #  - a guest test with a "not ok" line, one that exits non-zero without
 #    one, and one that prints no TAP all fail;
 #  - a patch in patches/ with a corrupted hunk makes the series check fail
@@ -54,6 +55,18 @@ harness_test() {
 		{ cat "$clean"; echo "[    3.000000] $r"; } > "$HT/bad.log"
 		expect fail "console with '${r:0:40}...'" scan_console t "$HT/bad.log"
 	done
+
+	# An allocation failure report is spared only inside a fault
+	# injection window, and only that report.
+	local alloc=("hard_faults: vmalloc error: size 120, align 0x1, vm_struct allocation failed, mode:0xdc0(GFP_KERNEL|__GFP_ZERO)"
+		"Call Trace:" " <TASK>" " dump_stack_lvl+0x83/0x90" " warn_alloc+0x15b/0x193" " </TASK>")
+	{ cat "$clean"; echo "$FAULTS_BEGIN (t)"; printf '%s\n' "${alloc[@]}"; echo "$FAULTS_END (t)"; } > "$HT/inj.log"
+	expect pass "allocation failure report inside a fault injection window" scan_console t "$HT/inj.log"
+	{ cat "$clean"; printf '%s\n' "${alloc[@]}"; } > "$HT/noinj.log"
+	expect fail "allocation failure report outside a fault injection window" scan_console t "$HT/noinj.log"
+	{ cat "$clean"; echo "$FAULTS_BEGIN (t)"; printf '%s\n' "${alloc[@]}"
+	  echo "WARNING: arch/x86/mm/init_64.c:973 at add_pages+0x5e/0x16c"; echo "$FAULTS_END (t)"; } > "$HT/injwarn.log"
+	expect fail "WARN inside a fault injection window" scan_console t "$HT/injwarn.log"
 
 	printf 'TAP version 13\n1..2\nok 1 a\nnot ok 2 b\n' > "$HT/t1"
 	expect fail "guest test with a 'not ok' line" collect_tap t "$HT/t1" 1

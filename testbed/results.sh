@@ -16,13 +16,12 @@ result() {	# result pass|fail|skip NAME [DETAIL]
 	echo "$verdict $name $detail" >> "$RESULTS_LOG"
 }
 
-# Patterns of kernel reports that fail a run wherever they appear.
-SPLAT_RE='BUG:|Oops|WARNING:|cut here|KASAN|UBSAN|general protection fault|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|blocked for more than|soft lockup|hard LOCKUP|unreferenced object|suspected memory leak|Call Trace:'
+. "$(dirname "${BASH_SOURCE[0]}")/splat.sh"
 
 # scan_console NAME LOG: one failure per distinct report, else one pass.
 scan_console() {
 	local name=$1 log=$2 hits
-	hits=$(grep -a -E "$SPLAT_RE" "$log" | grep -a -v -E '^guest: (test|kmemleak)' | sed 's/^\[ *[0-9.]*\] //' | sort -u | head -n 20)
+	hits=$(console_reports "$log" | grep -a -E "$SPLAT_RE" | grep -a -v -E '^guest: (test|kmemleak)' | sed 's/^\[ *[0-9.]*\] //' | sort -u | head -n 20)
 	if [ -n "$hits" ]; then
 		result fail "$name: kernel reported a problem on the console" "see $log"
 		echo "$hits" | sed 's/^/      | /'

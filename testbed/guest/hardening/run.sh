@@ -19,8 +19,9 @@ bin=${HARDENING:?HARDENING: where the programs are}
 st=${SELFTESTS:?SELFTESTS: the installed selftests}/vfio
 export TMPDIR=/tmp
 
-# As testbed/results.sh scans the console for
-splat='BUG:|Oops|WARNING:|cut here|KASAN|UBSAN|general protection fault|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|blocked for more than|soft lockup|hard LOCKUP|unreferenced object|suspected memory leak|Call Trace:'
+# SPLAT_RE, console_reports and the fault injection markers, as the
+# host's console scan uses them
+. "${TESTBED:?TESTBED: the testbed directory}/splat.sh"
 
 n=0
 failed=0
@@ -65,6 +66,11 @@ for spec in "$@"; do
 	prog=${argv[0]}
 	mark="hardening: [$$.$n] $prog on $bdf"
 	echo "$mark: start" > /dev/kmsg
+	# Programs that inject faults: their allocation failure reports
+	# are expected (see splat.sh)
+	case $prog in
+	hard_faults) echo "$FAULTS_BEGIN ($prog)" > /dev/kmsg ;;
+	esac
 	t0=$(date +%s)
 	rc=
 	nfail=0
@@ -93,6 +99,9 @@ for spec in "$@"; do
 	done < "$fifo"
 	wait
 	rm -f "$fifo"
+	case $prog in
+	hard_faults) echo "$FAULTS_END ($prog)" > /dev/kmsg ;;
+	esac
 	echo "# $prog: exit ${rc:-?} after $(( $(date +%s) - t0 ))s"
 
 	case ${rc:-x} in
@@ -102,17 +111,13 @@ for spec in "$@"; do
 	*) tap fail "$prog exited with status ${rc:-?} [$prog]" ;;
 	esac
 
-	# The kernel log since the program started. An allocation failure
-	# report (warn_alloc(): "vmalloc error", "page allocation failure")
-	# comes with a backtrace but is no bug: fault injection causes them.
-	dmesg | awk -v m="$mark: start" 'index($0, m) { f = 1; next } f' > /tmp/hard-kmsg.txt
-	reports=$(awk '
-		/allocation failure|vmalloc error|alloc failure/ { a = 1; next }
-		a && /<\/TASK>/ { a = 0; next }
-		!a' /tmp/hard-kmsg.txt | grep -a -E "$splat" | head -n 20)
-	allocs=$(grep -a -c -E 'allocation failure|vmalloc error|alloc failure' /tmp/hard-kmsg.txt)
+	# The kernel log since the program started, less the allocation
+	# failure reports that its fault injection causes.
+	dmesg | awk -v m="$mark: start" 'index($0, m) { f = 1 } f' > /tmp/hard-kmsg.txt
+	reports=$(console_reports /tmp/hard-kmsg.txt | grep -a -E "$SPLAT_RE" | head -n 20)
+	allocs=$(grep -a -c -E "$ALLOC_FAIL_RE" /tmp/hard-kmsg.txt)
 	[ "$allocs" = 0 ] ||
-		echo "# $prog: $allocs allocation failure reports with backtraces in the kernel log (warn_alloc, expected under fault injection; the console scan counts them)"
+		echo "# $prog: $allocs allocation failure reports in the kernel log (expected under fault injection)"
 	if [ -n "$reports" ]; then
 		tap fail "kernel log has no WARN/BUG/KASAN/lockdep/hung-task report while $prog ran [$prog]"
 		echo "$reports" | sed 's/^/#   /'
