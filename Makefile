@@ -13,11 +13,14 @@
 #   series   does patches/ apply and round-trip? (seconds)
 #   kernel   build the kernel (FLAVOR=debug, the default, or perf)
 #   guest    guest tools, data image, selftests from the same tree
+#   retest   the inner loop: rebuild build/linux as it is and boot
+#            PLANS (default: retest; any of testbed/plans/, e.g.
+#            PLANS="check-p2p check-nop2p")
 
 FLAVOR ?= debug
 T := testbed
 
-.PHONY: all deps fetch tree patches series kernel guest check run clean distclean
+.PHONY: all deps fetch tree patches series kernel guest retest check run clean distclean
 
 all: check
 
@@ -36,6 +39,9 @@ kernel: tree
 	@$(T)/build-kernel.sh $(FLAVOR)
 guest: kernel
 	@$(T)/build-guest.sh $(FLAVOR)
+PLANS ?= retest
+retest:
+	@FLAVOR=$(FLAVOR) $(T)/retest.sh $(PLANS)
 check:
 	@FLAVOR=$(FLAVOR) $(T)/check.sh
 run:
@@ -46,6 +52,6 @@ run:
 bench:
 	@$(T)/bench.sh
 clean:
-	rm -rf build/obj-* build/results-* build/guest-bin build/selftests build/series-check*
+	rm -rf build/obj-* build/results-* build/guest-bin build/selftests build/hardening build/series-check*
 distclean:
 	rm -rf build

@@ -68,5 +68,9 @@ t=$(date +%s)
 vm_run nop2p check-nop2p "$TESTBED/plans/check-nop2p.plan" "$FLAVOR"
 echo "== boot check-nop2p: done in $(( $(date +%s) - t ))s"
 
+# What the hardening suite tried and found, per boot (quoted in README)
+"$TESTBED/hardening-report.sh" "$BUILD/results-check-p2p" "$BUILD/results-check-nop2p" |
+	tee "$BUILD/hardening-report.md"
+
 echo "== total $(( $(date +%s) - T0 ))s"
 results_summary

@@ -78,6 +78,25 @@ static void sweep_count(struct sweep *s, int ret)
 		s->bad_errno++;
 }
 
+/*
+ * Count one step of a sweep: @injected tells whether the armed fault was
+ * hit, @ok whether the call succeeded, @ret its -errno. A step without a
+ * fault ends the sweep, and must succeed.
+ */
+static void sweep_step(struct sweep *s, bool injected, bool ok, int ret)
+{
+	if (!injected) {
+		s->finished = true;
+		s->final_ok = ok;
+		return;
+	}
+	s->injected++;
+	if (ok)
+		s->absorbed++;
+	else
+		sweep_count(s, ret);
+}
+
 /* Pin what the kernel logged on fault @n of @s */
 static void sweep_kmsg(struct sweep *s, unsigned int n)
 {
@@ -252,16 +271,7 @@ static void sweep_vfio_mmap(struct p2p_dev *d, struct sweep *s)
 			sigbus_on(p, false);
 			munmap(p, P2P_GRANULE);
 		}
-		if (!injected) {
-			s->finished = true;
-			s->final_ok = p != MAP_FAILED;
-		} else if (p == MAP_FAILED) {
-			sweep_count(s, -err);
-		} else {
-			s->absorbed++;
-		}
-		if (injected)
-			s->injected++;
+		sweep_step(s, injected, p != MAP_FAILED, -err);
 
 		/* The mmap is gone: the BAR must not count as mapped */
 		if (!register_roundtrip(d, 0, P2P_GRANULE)) {
@@ -292,16 +302,7 @@ static void sweep_dmabuf(struct p2p_dev *d, struct sweep *s)
 
 		if (fd >= 0)
 			close(fd);
-		if (!injected) {
-			s->finished = true;
-			s->final_ok = fd >= 0;
-		} else if (fd < 0) {
-			sweep_count(s, fd);
-		} else {
-			s->absorbed++;
-		}
-		if (injected)
-			s->injected++;
+		sweep_step(s, injected, fd >= 0, fd);
 
 		/* The DMABUF is released: the BAR must not count as exported */
 		if (!register_roundtrip(d, 0, P2P_GRANULE)) {
@@ -352,16 +353,7 @@ static void sweep_p2pmem_mmap(struct p2p_dev *d, struct sweep *s)
 				s->absorbed_bad++;
 			munmap(p, len);
 		}
-		if (!injected) {
-			s->finished = true;
-			s->final_ok = p != MAP_FAILED;
-		} else if (p == MAP_FAILED) {
-			sweep_count(s, -err);
-		} else {
-			s->absorbed++;
-		}
-		if (injected)
-			s->injected++;
+		sweep_step(s, injected, p != MAP_FAILED, -err);
 
 		/* Every page went back to the pool */
 		if (p2pmem_attr(d->bdf, "available") != P2P_GRANULE) {
