@@ -7,8 +7,12 @@
 # gives back the same cover letter.
 
 SERIES_ID=("vfio-p2p developers" vfio-p2p@example.org)
+# --abbrev: git shortens the hashes of "index" lines to what is unique in
+# the repository at hand, which depends on how many objects it holds; a
+# fixed length (the kernel's core.abbrev) keeps the export the same in
+# every clone.
 FORMAT_OPTS=(--cover-letter --cover-from-description=subject --zero-commit
-	--no-signature --base=base --subject-prefix=PATCH)
+	--no-signature --base=base --subject-prefix=PATCH --abbrev=12)
 
 # Every commit in the tree is made by the series' identity with the author
 # date as committer date, so hashes do not depend on who ran git am when.

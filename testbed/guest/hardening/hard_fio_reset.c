@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hard_fio_reset [-n RESETS] [-s SIZE] BDF: VFIO_DEVICE_RESET while fio
+ * reads into the registered BAR.
+ *
+ * For each reset the owner of the device registers a range of the BAR and
+ * starts fio, the way a user drives the data path: random O_DIRECT reads
+ * of $CLIENT_BLK with mem=mmapshared: on p2pmem/allocate, the engine taking
+ * turns between io_uring, libaio and psync. The owner finds fio's buffer
+ * in the BAR from the file offset of its mapping (/proc/PID/maps), clears
+ * it through the VFIO region and waits until fio's reads have put bytes
+ * there, then resets the device while fio keeps reading.
+ *
+ * Checked: each reset returns within the NVMe I/O timeout and ends the
+ * registration; fio's reads reached the BAR before it (P2P path); fio then
+ * ends by itself with an I/O error or SIGBUS, within the timeout, never
+ * with success; and no DMA lands in the BAR once the reset has returned:
+ * the owner writes a marker over fio's buffer through the VFIO region,
+ * lets fio run into its dead mapping, and reads the marker back intact.
+ *
+ * With NOP2P=1 fio's reads must fail instead and leave the BAR untouched;
+ * the resets are checked the same way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/wait.h>
+
+#include "hard.h"
+
+#define FIO_BS		(64 << 10)
+#define FIO_DEPTH	8
+#define FIO_BUF		(FIO_BS * FIO_DEPTH)
+
+static const char *const engines[] = { "io_uring", "libaio", "psync" };
+
+enum fio_end { END_ERROR, END_SIGBUS, END_SUCCESS, END_HUNG, END_OTHER,
+	       NR_ENDS };
+
+static const char *const end_name[NR_ENDS] = {
+	"I/O error", "SIGBUS", "success", "hung", "other",
+};
+
+struct cycle_stats {
+	unsigned long reg_fail, reset_fail, clean_fail, no_map, no_data;
+	unsigned long landed_nop2p, marker_checks, marker_fail, done;
+	unsigned long ends[NR_ENDS];
+	double max_ms, sum_ms, max_exit_s;
+};
+
+static pid_t fio_start(const char *bdf, const char *blk, u64 disk,
+		       unsigned long i)
+{
+	char mem[128], size[32], engine[32], out[64];
+	pid_t pid;
+
+	snprintf(mem, sizeof(mem),
+		 "--mem=mmapshared:/sys/bus/pci/devices/%s/p2pmem/allocate",
+		 bdf);
+	snprintf(size, sizeof(size), "--size=%llu", (unsigned long long)disk);
+	snprintf(engine, sizeof(engine), "--ioengine=%s",
+		 engines[i % ARRAY_SIZE(engines)]);
+	snprintf(out, sizeof(out), "--output=/tmp/hard-fio-%lu.log", i % 4);
+
+	fflush(stdout);
+	pid = fork();
+	VFIO_ASSERT_GE(pid, 0);
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		/* fio must not hold the VFIO files of the owner */
+		close_range(3, ~0U, 0);
+		execlp("fio", "fio", "--name=reset-under-io", "--thread",
+		       "--filename", blk, "--direct=1", "--rw=randread",
+		       "--bs=64k", "--iodepth=8", engine, mem, size,
+		       "--time_based", "--runtime=300", out, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* fio has exited (it stays to be reaped by fio_wait()) */
+static bool fio_exited(pid_t pid)
+{
+	siginfo_t info = {};
+
+	return !waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) &&
+	       info.si_pid == pid;
+}
+
+/* Where fio's buffer is: BAR and offset from its p2pmem mapping */
+static bool fio_buffer(pid_t pid, u32 *bar, u64 *where, double timeout)
+{
+	double t0 = now();
+	char path[64], line[512];
+	unsigned long long start, end, off;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	do {
+		f = fopen(path, "r");
+		if (!f)
+			return false;
+		while (!found && fgets(line, sizeof(line), f)) {
+			if (!strstr(line, "/p2pmem/allocate"))
+				continue;
+			if (sscanf(line, "%llx-%llx %*s %llx", &start, &end,
+				   &off) != 3 || end - start < FIO_BUF)
+				continue;
+			*bar = off >> 56;
+			*where = off & ((1ull << 56) - 1);
+			found = true;
+		}
+		fclose(f);
+		if (found || fio_exited(pid))
+			break;
+		msleep(20);
+	} while (now() - t0 < timeout);
+	return found;
+}
+
+static bool all_zero(const u8 *p, size_t len)
+{
+	size_t k;
+
+	for (k = 0; k < len; k++)
+		if (p[k])
+			return false;
+	return true;
+}
+
+/* Wait until some of fio's reads have landed in its (cleared) buffer */
+static bool fio_landed(struct p2p_dev *d, u64 where, u8 *back, double timeout)
+{
+	double t0 = now();
+
+	do {
+		VFIO_ASSERT_EQ(pread(d->fd, back, FIO_BUF, d->bar_offset + where),
+			       (ssize_t)FIO_BUF);
+		if (!all_zero(back, FIO_BUF))
+			return true;
+		msleep(10);
+	} while (now() - t0 < timeout);
+	return false;
+}
+
+/* How fio ended after the reset; waits up to @timeout seconds */
+static enum fio_end fio_wait(pid_t pid, double timeout, double *secs)
+{
+	double t0 = now();
+	int status;
+
+	*secs = 0;
+	for (;;) {
+		pid_t ret = waitpid(pid, &status, WNOHANG);
+
+		if (ret < 0)
+			return END_OTHER;
+		if (ret == pid)
+			break;
+		if (now() - t0 > timeout) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			*secs = now() - t0;
+			return END_HUNG;
+		}
+		msleep(10);
+	}
+	*secs = now() - t0;
+	if (WIFSIGNALED(status))
+		return WTERMSIG(status) == SIGBUS ? END_SIGBUS : END_OTHER;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
+		return END_OTHER;
+	return WEXITSTATUS(status) ? END_ERROR : END_SUCCESS;
+}
+
+static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
+		  u64 disk, u64 size, unsigned int timeout_s, unsigned long i,
+		  u8 *marker, u8 *back)
+{
+	enum fio_end end;
+	bool have_buf;
+	double t, secs;
+	u64 where = 0;
+	u32 bar = 0;
+	pid_t pid;
+
+	if (p2p_register(d->fd, d->bar, 0, size)) {
+		st->reg_fail++;
+		return;
+	}
+	pid = fio_start(d->bdf, blk, disk, i);
+	have_buf = fio_buffer(pid, &bar, &where, 30) && bar == d->bar;
+	if (!have_buf) {
+		if (!st->no_map++)
+			tap_note("reset %lu: no p2pmem mapping of fio's found", i);
+	} else {
+		/* Clear fio's buffer, then wait for its reads to fill it */
+		memset(back, 0, FIO_BUF);
+		VFIO_ASSERT_EQ(pwrite(d->fd, back, FIO_BUF,
+				      d->bar_offset + where), (ssize_t)FIO_BUF);
+		if (nop2p()) {
+			msleep(200);
+			if (fio_landed(d, where, back, 0))
+				st->landed_nop2p++;
+		} else if (!fio_landed(d, where, back, 20) && !st->no_data++) {
+			tap_note("reset %lu: fio's reads did not reach BAR 0x%llx",
+				 i, (unsigned long long)where);
+		}
+		msleep(rand() % 20);
+	}
+
+	t = now();
+	if (raw_reset(d->fd))
+		st->reset_fail++;
+	t = (now() - t) * 1e3;
+	st->done++;
+	st->sum_ms += t;
+	if (t > st->max_ms)
+		st->max_ms = t;
+	if (!p2p_clean(d))
+		st->clean_fail++;
+
+	/* Nothing may land in fio's buffer now that the reset returned */
+	if (have_buf) {
+		fill_pattern(marker, FIO_BUF, i);
+		VFIO_ASSERT_EQ(pwrite(d->fd, marker, FIO_BUF,
+				      d->bar_offset + where), (ssize_t)FIO_BUF);
+	}
+	end = fio_wait(pid, timeout_s + 10, &secs);
+	st->ends[end]++;
+	if (secs > st->max_exit_s)
+		st->max_exit_s = secs;
+	if (have_buf) {
+		st->marker_checks++;
+		VFIO_ASSERT_EQ(pread(d->fd, back, FIO_BUF, d->bar_offset + where),
+			       (ssize_t)FIO_BUF);
+		if (memcmp(marker, back, FIO_BUF) && !st->marker_fail++)
+			tap_note("reset %lu: fio's buffer at BAR 0x%llx changed after the reset",
+				 i, (unsigned long long)where);
+	}
+	vfio_pci_cmd_set(d->device, PCI_COMMAND_MEMORY);
+}
+
+static unsigned int nvme_io_timeout(void)
+{
+	unsigned int t = 30;
+	FILE *f;
+
+	f = fopen("/sys/module/nvme_core/parameters/io_timeout", "r");
+	if (f) {
+		if (fscanf(f, "%u", &t) != 1)
+			t = 30;
+		fclose(f);
+	}
+	return t;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [-n RESETS] [-s SIZE] BDF\n"
+		"fio reads $CLIENT_BLK; NOP2P=1: reads must fail\n", prog);
+	exit(2);
+}
+
+int main(int argc, char *argv[])
+{
+	const char *blk = getenv("CLIENT_BLK"), *why;
+	unsigned long resets = 100, i;
+	struct cycle_stats st = {};
+	u64 size = P2P_GRANULE, disk;
+	unsigned int timeout_s;
+	u8 *marker, *back;
+	struct p2p_dev d;
+	int opt, fd, e;
+
+	while ((opt = getopt(argc, argv, "n:s:")) != -1) {
+		switch (opt) {
+		case 'n':
+			resets = strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			size = parse_size(optarg);
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (optind != argc - 1)
+		usage(argv[0]);
+
+	printf("TAP version 13\n");
+	fd = blk_open(blk, &disk);
+	if (fd < 0) {
+		tap_skip("fio reset under I/O: no block device in $CLIENT_BLK (%s)",
+			 blk ? blk : "unset");
+		return tap_finish();
+	}
+	close(fd);
+	if (system("fio --version > /dev/null 2>&1")) {
+		tap_skip("fio reset under I/O: no fio");
+		return tap_finish();
+	}
+
+	why = p2p_dev_open(&d, argv[optind]);
+	if (why || !(d.device->info.flags & VFIO_DEVICE_FLAGS_RESET)) {
+		tap_skip("%s", why ? why : "device has no VFIO_DEVICE_RESET");
+		return tap_finish();
+	}
+	if (size > d.bar_size)
+		size = d.bar_size;
+	timeout_s = nvme_io_timeout();
+	tap_note("fio reads %s (%llu MiB) into p2pmem of %s, %s",
+		 blk, (unsigned long long)disk >> 20, d.bdf,
+		 nop2p() ? "no P2P path: reads must fail" : "P2P path");
+
+	marker = malloc(FIO_BUF);
+	back = malloc(FIO_BUF);
+	VFIO_ASSERT_TRUE(marker && back);
+	for (i = 0; i < resets; i++)
+		cycle(&d, &st, blk, disk, size, timeout_s, i, marker, back);
+
+	tap_metric("fio_resets_under_io", "%lu", st.done);
+	tap_metric("fio_reset_max_ms", "%.1f", st.max_ms);
+	tap_metric("fio_reset_avg_ms", "%.1f",
+		   st.done ? st.sum_ms / st.done : 0);
+	tap_metric("fio_exit_max_s", "%.1f", st.max_exit_s);
+	for (e = 0; e < NR_ENDS; e++)
+		tap_note("fio ended with %s after %lu resets", end_name[e],
+			 st.ends[e]);
+
+	tap_ok(st.done == resets && !st.reg_fail,
+	       "%lu of %lu resets while fio read into the BAR (%lu registers failed)",
+	       st.done, resets, st.reg_fail);
+	tap_ok(!st.reset_fail && !st.clean_fail,
+	       "every VFIO_DEVICE_RESET succeeded and ended the registration (%lu+%lu failures)",
+	       st.reset_fail, st.clean_fail);
+	tap_ok(st.max_ms < timeout_s * 1000.0,
+	       "every reset returned within the NVMe I/O timeout: longest %.1f ms < %u s",
+	       st.max_ms, timeout_s);
+	if (nop2p()) {
+		/* fio may fail and exit before its mapping is seen */
+		tap_ok(st.ends[END_ERROR] == st.done && !st.landed_nop2p,
+		       "with no P2P path fio's reads failed every time (%lu of %lu) and nothing reached the BAR (%lu cycles did)",
+		       st.ends[END_ERROR], st.done, st.landed_nop2p);
+	} else {
+		tap_ok(!st.no_map && !st.no_data,
+		       "fio mapped p2pmem of the BAR and its reads reached the BAR before every reset (%lu+%lu cycles did not)",
+		       st.no_map, st.no_data);
+		tap_ok(!st.ends[END_HUNG] && !st.ends[END_OTHER] &&
+		       !st.ends[END_SUCCESS],
+		       "fio ended after every reset with an I/O error or SIGBUS (%lu error, %lu SIGBUS, %lu success, %lu hung, %lu other), within %.1f s",
+		       st.ends[END_ERROR], st.ends[END_SIGBUS],
+		       st.ends[END_SUCCESS], st.ends[END_HUNG],
+		       st.ends[END_OTHER], st.max_exit_s);
+	}
+	tap_ok((st.marker_checks || nop2p()) && !st.marker_fail,
+	       "no DMA landed in the BAR after a reset returned: marker intact in %lu of %lu buffers",
+	       st.marker_checks - st.marker_fail, st.marker_checks);
+
+	p2p_unregister(d.fd, d.bar);
+	p2p_dev_close(&d);
+	return tap_finish();
+}
