@@ -40,7 +40,7 @@ for res in "$@"; do
 	printf '| %s | %d | %g | %g | %g | %g | %d | %d | %d | %d |\n' "$name" \
 		"$(count '^(not )?ok .*\[hard_hostile\]' "${outs[@]}")" \
 		"$(metric_sum cycles_run "${outs[@]}")" \
-		"$(metric_sum resets_under_io "${outs[@]}")" \
+		"$(metric_sum "(fio_)?resets_under_io" "${outs[@]}")" \
 		"$(metric_sum 'race_seconds_phase[0-9]+' "${outs[@]}")" \
 		"$(metric_sum faults_injected_total "${outs[@]}")" \
 		"$(count '^not ok ' "${outs[@]}")" "$splats" "$leaks" "$hangs"

@@ -13,8 +13,8 @@
  *
  * Checked: each reset returns within the NVMe I/O timeout and ends the
  * registration; fio's reads reached the BAR before it (P2P path); fio then
- * ends by itself with an I/O error or SIGBUS, within the timeout, never
- * with success; and no DMA lands in the BAR once the reset has returned:
+ * ends by itself with an I/O error or SIGBUS (within 120 s: fio is slow to
+ * start and stop under emulation), never with success; and no DMA lands in the BAR once the reset has returned:
  * the owner writes a marker over fio's buffer through the VFIO region,
  * lets fio run into its dead mapping, and reads the marker back intact.
  *
@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <sys/wait.h>
 
 #include "hard.h"
@@ -50,9 +51,33 @@ static const char *const end_name[NR_ENDS] = {
 struct cycle_stats {
 	unsigned long reg_fail, reset_fail, clean_fail, no_map, no_data;
 	unsigned long landed_nop2p, marker_checks, marker_fail, done;
-	unsigned long ends[NR_ENDS];
-	double max_ms, sum_ms, max_exit_s;
+	unsigned long ends[NR_ENDS], shown;
+	double max_ms, sum_ms, max_exit_s, max_map_s;
 };
+
+static const char *fio_log(unsigned long i)
+{
+	static char path[32];
+
+	snprintf(path, sizeof(path), "/tmp/hard-fio-%lu.log", i % 4);
+	return path;
+}
+
+/* The end of fio's output, as TAP comments */
+static void fio_show_log(unsigned long i)
+{
+	char line[256];
+	FILE *f = fopen(fio_log(i), "r");
+	long n = 0;
+
+	if (!f) {
+		tap_note("fio wrote no output to %s", fio_log(i));
+		return;
+	}
+	while (fgets(line, sizeof(line), f) && n++ < 20)
+		tap_note("fio: %.*s", (int)strcspn(line, "\n"), line);
+	fclose(f);
+}
 
 static pid_t fio_start(const char *bdf, const char *blk, u64 disk,
 		       unsigned long i)
@@ -66,7 +91,7 @@ static pid_t fio_start(const char *bdf, const char *blk, u64 disk,
 	snprintf(size, sizeof(size), "--size=%llu", (unsigned long long)disk);
 	snprintf(engine, sizeof(engine), "--ioengine=%s",
 		 engines[i % ARRAY_SIZE(engines)]);
-	snprintf(out, sizeof(out), "--output=/tmp/hard-fio-%lu.log", i % 4);
+	snprintf(out, sizeof(out), "--output=%s", fio_log(i));
 
 	fflush(stdout);
 	pid = fork();
@@ -153,10 +178,50 @@ static bool fio_landed(struct p2p_dev *d, u64 where, u8 *back, double timeout)
 	return false;
 }
 
+/* What fio's threads are doing: state and wait channel of each */
+static void fio_show_tasks(pid_t pid)
+{
+	char path[320], stat[256], wchan[64];
+	struct dirent *de;
+	FILE *f;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		stat[0] = wchan[0] = '\0';
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid,
+			 de->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			if (!fgets(stat, sizeof(stat), f))
+				stat[0] = '\0';
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/wchan", pid,
+			 de->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			if (!fgets(wchan, sizeof(wchan), f))
+				wchan[0] = '\0';
+			fclose(f);
+		}
+		tap_note("fio task %s: %.60s wchan %s", de->d_name,
+			 strchr(stat, ')') ? strchr(stat, ')') + 2 : stat,
+			 wchan);
+	}
+	closedir(dir);
+}
+
 /* How fio ended after the reset; waits up to @timeout seconds */
 static enum fio_end fio_wait(pid_t pid, double timeout, double *secs)
 {
 	double t0 = now();
+	bool shown = false;
 	int status;
 
 	*secs = 0;
@@ -167,7 +232,13 @@ static enum fio_end fio_wait(pid_t pid, double timeout, double *secs)
 			return END_OTHER;
 		if (ret == pid)
 			break;
+		if (!shown && now() - t0 > 10) {
+			tap_note("fio still running 10 s after the reset:");
+			fio_show_tasks(pid);
+			shown = true;
+		}
 		if (now() - t0 > timeout) {
+			fio_show_tasks(pid);
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			*secs = now() - t0;
@@ -187,9 +258,9 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 		  u64 disk, u64 size, unsigned int timeout_s, unsigned long i,
 		  u8 *marker, u8 *back)
 {
+	double t, secs, t_map, t_land = 0, t_reset;
 	enum fio_end end;
 	bool have_buf;
-	double t, secs;
 	u64 where = 0;
 	u32 bar = 0;
 	pid_t pid;
@@ -199,12 +270,17 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 		return;
 	}
 	pid = fio_start(d->bdf, blk, disk, i);
-	have_buf = fio_buffer(pid, &bar, &where, 30) && bar == d->bar;
+	t = now();
+	/* fio takes seconds to start under emulation, more under load */
+	have_buf = fio_buffer(pid, &bar, &where, 120) && bar == d->bar;
+	t_map = now() - t;
+	if (have_buf && t_map > st->max_map_s)
+		st->max_map_s = t_map;
 	if (!have_buf) {
-		if (!st->no_map++)
-			tap_note("reset %lu: no p2pmem mapping of fio's found", i);
+		st->no_map++;
 	} else {
 		/* Clear fio's buffer, then wait for its reads to fill it */
+		t = now();
 		memset(back, 0, FIO_BUF);
 		VFIO_ASSERT_EQ(pwrite(d->fd, back, FIO_BUF,
 				      d->bar_offset + where), (ssize_t)FIO_BUF);
@@ -216,17 +292,18 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 			tap_note("reset %lu: fio's reads did not reach BAR 0x%llx",
 				 i, (unsigned long long)where);
 		}
+		t_land = now() - t;
 		msleep(rand() % 20);
 	}
 
 	t = now();
 	if (raw_reset(d->fd))
 		st->reset_fail++;
-	t = (now() - t) * 1e3;
+	t_reset = (now() - t) * 1e3;
 	st->done++;
-	st->sum_ms += t;
-	if (t > st->max_ms)
-		st->max_ms = t;
+	st->sum_ms += t_reset;
+	if (t_reset > st->max_ms)
+		st->max_ms = t_reset;
 	if (!p2p_clean(d))
 		st->clean_fail++;
 
@@ -236,8 +313,21 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 		VFIO_ASSERT_EQ(pwrite(d->fd, marker, FIO_BUF,
 				      d->bar_offset + where), (ssize_t)FIO_BUF);
 	}
-	end = fio_wait(pid, timeout_s + 10, &secs);
+	/*
+	 * fio's next read fails at once, but it still writes its report:
+	 * a hang is fio still there minutes later.
+	 */
+	end = fio_wait(pid, 120, &secs);
 	st->ends[end]++;
+	tap_note("reset %lu (%s): fio mapped after %.1f s, read into the BAR after %.1f s; reset %.1f ms; fio ended (%s) %.1f s later",
+		 i, engines[i % ARRAY_SIZE(engines)], t_map, t_land, t_reset,
+		 end_name[end], secs);
+	if ((!have_buf && !nop2p() && st->no_map == 1) ||
+	    (end != END_ERROR && end != END_SIGBUS && !st->shown++)) {
+		tap_note("reset %lu: fio %s mapped p2pmem of BAR%u, ended with %s after the reset; its output:",
+			 i, have_buf ? "had" : "had not", d->bar, end_name[end]);
+		fio_show_log(i);
+	}
 	if (secs > st->max_exit_s)
 		st->max_exit_s = secs;
 	if (have_buf) {
@@ -334,6 +424,7 @@ int main(int argc, char *argv[])
 	tap_metric("fio_reset_avg_ms", "%.1f",
 		   st.done ? st.sum_ms / st.done : 0);
 	tap_metric("fio_exit_max_s", "%.1f", st.max_exit_s);
+	tap_metric("fio_map_max_s", "%.1f", st.max_map_s);
 	for (e = 0; e < NR_ENDS; e++)
 		tap_note("fio ended with %s after %lu resets", end_name[e],
 			 st.ends[e]);
