@@ -14,9 +14,10 @@
 #   docs        sphinx-build (the kernel's conf.py and extensions) of every
 #               changed .rst: no warning that base lacks; new pages are in
 #               a toctree
-#   bisect      after each patch, the perf config (tinyconfig +
-#               config/base.config) builds vmlinux without a compiler
-#               warning; patches that only touch the selftests build those
+#   bisect      after each patch, the debug config (tinyconfig +
+#               config/base.config + config/debug.config) builds vmlinux
+#               without a compiler warning; patches that only touch the
+#               selftests build those
 #   w1          make W=1 of the objects the series touches: no warning
 #               that base lacks
 #   sparse      make C=2 (sparse) of the same objects: no warning that
@@ -28,13 +29,17 @@
 # series-check.sh does, and its commits are fetched into build/gates/linux,
 # a full checkout that only this script uses.  Going from one commit to the
 # next rewrites only the files that differ, so the out-of-tree build in
-# build/obj-bisect stays incremental, and ccache covers going back.
+# build/gates/obj stays incremental, and ccache covers going back.  The
+# config is make check's debug kernel's and build/gates/obj sees its
+# sources as ../linux, as build/obj-debug does: the compiler commands are
+# the same, so the last bisect step leaves ccache holding nearly all of the
+# debug kernel that check.sh builds next.
 #
 #   testbed/gates.sh               all gates
 #   testbed/gates.sh bisect w1     just these
 #   GATES_PATCHES=DIR testbed/gates.sh checkpatch    a copy of patches/
 #
-# Sourced by check.sh: gates_run [GATE...].  The first run builds the perf
+# Sourced by check.sh: gates_run [GATE...].  The first run builds the debug
 # kernel from scratch; after that the whole set takes about two minutes.
 # testbed/gates/selftest.sh shows that each gate fails on a series that
 # breaks its rule (testbed/gates/inject.sh makes those series).
@@ -46,7 +51,8 @@ set -uo pipefail
 GATES_ALL=(checkpatch kernel-doc docs bisect w1 sparse selftests)
 GATES_DIR=$BUILD/gates
 GATES_SRC=$GATES_DIR/linux
-GATES_OBJ=$BUILD/obj-bisect
+GATES_OBJ=$GATES_DIR/obj
+GATES_FRAGS=("$TESTBED/config/base.config" "$TESTBED/config/debug.config")
 GATES_EXCEPTIONS=$TESTBED/gates/checkpatch-exceptions
 # Debian 12's sparse 0.6.4 predates __typeof_unqual__, which the kernel
 # uses since v6.13 (through TYPEOF_UNQUAL() when the compiler has it) and
@@ -134,12 +140,12 @@ gates_changed() {
 gates_at() {
 	git -C "$GATES_SRC" checkout -q -f --detach "$1" || return 1
 	local want
-	want=$(sha256sum < "$TESTBED/config/base.config")
+	want=$(cat "${GATES_FRAGS[@]}" | sha256sum)
 	if [ ! -f "$GATES_OBJ/.config" ] || [ "$(cat "$GATES_OBJ/.gates-config" 2>/dev/null)" != "$want" ]; then
 		mkdir -p "$GATES_OBJ"
 		gates_kmake tinyconfig >/dev/null &&
 		"$GATES_SRC/scripts/kconfig/merge_config.sh" -m -O "$GATES_OBJ" \
-			"$GATES_OBJ/.config" "$TESTBED/config/base.config" >/dev/null || return 1
+			"$GATES_OBJ/.config" "${GATES_FRAGS[@]}" >/dev/null || return 1
 		echo "$want" > "$GATES_OBJ/.gates-config"
 	fi
 	# Symbols the series adds take their defaults (VFIO_PCI_P2P is y).
@@ -384,7 +390,7 @@ gates_bisect() {
 		summary+=("$((i + 1)):${t1}s")
 		echo "  .. $name: $what, ${t1}s"
 	done
-	[ $bad = 0 ] && result pass "gates/bisect: each of the ${#GATES_COMMITS[@]} patches builds (perf config, no compiler warning)" \
+	[ $bad = 0 ] && result pass "gates/bisect: each of the ${#GATES_COMMITS[@]} patches builds (debug config, no compiler warning)" \
 		"${total}s: ${summary[*]}"
 }
 

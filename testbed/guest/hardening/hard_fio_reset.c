@@ -319,9 +319,10 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 	 */
 	end = fio_wait(pid, 120, &secs);
 	st->ends[end]++;
-	tap_note("reset %lu (%s): fio mapped after %.1f s, read into the BAR after %.1f s; reset %.1f ms; fio ended (%s) %.1f s later",
-		 i, engines[i % ARRAY_SIZE(engines)], t_map, t_land, t_reset,
-		 end_name[end], secs);
+	tap_note("reset %lu (%s): fio mapped after %.1f s, %s %.1f s later; reset %.1f ms; fio ended (%s) %.1f s later",
+		 i, engines[i % ARRAY_SIZE(engines)], t_map,
+		 nop2p() ? "BAR checked untouched" : "its reads were in the BAR",
+		 t_land, t_reset, end_name[end], secs);
 	if ((!have_buf && !nop2p() && st->no_map == 1) ||
 	    (end != END_ERROR && end != END_SIGBUS && !st->shown++)) {
 		tap_note("reset %lu: fio %s mapped p2pmem of BAR%u, ended with %s after the reset; its output:",
