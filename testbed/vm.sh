@@ -11,6 +11,14 @@ set -uo pipefail
 . "$TESTBED/topology.sh"
 . "$TESTBED/results.sh"
 
+# The guest sees the host's / but mounts its own /tmp, /run, /dev, /proc
+# and /sys: a checkout there would be invisible to it. Say so before any
+# build starts (check.sh, run.sh, bench.sh and retest.sh source this).
+case $TOP/ in
+/tmp/*|/run/*|/dev/*|/proc/*|/sys/*)
+	die "the checkout is at $TOP, where the guest cannot see it (it mounts its own /tmp, /run, /dev, /proc and /sys): clone it elsewhere" ;;
+esac
+
 vm_run() {
 	local topology=$1 name=$2 plan=$3 flavor=${4:-debug}
 	local res=$BUILD/results-$name console kernel=$BUILD/bzImage-$flavor
