@@ -611,3 +611,17 @@ u64 parse_size(const char *s)
 	}
 	return v;
 }
+
+unsigned int nvme_io_timeout(void)
+{
+	unsigned int t = 30;
+	FILE *f;
+
+	f = fopen("/sys/module/nvme_core/parameters/io_timeout", "r");
+	if (f) {
+		if (fscanf(f, "%u", &t) != 1)
+			t = 30;
+		fclose(f);
+	}
+	return t;
+}

@@ -109,6 +109,9 @@ struct kmsg_counts {
 int kmsg_open(void);
 void kmsg_scan(int fd, struct kmsg_counts *c);
 
+/* The nvme driver's I/O timeout in seconds: the bound on a reset under I/O */
+unsigned int nvme_io_timeout(void);
+
 /* Integer option value, with K/M/G suffixes */
 u64 parse_size(const char *s);
 

@@ -342,20 +342,6 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 	vfio_pci_cmd_set(d->device, PCI_COMMAND_MEMORY);
 }
 
-static unsigned int nvme_io_timeout(void)
-{
-	unsigned int t = 30;
-	FILE *f;
-
-	f = fopen("/sys/module/nvme_core/parameters/io_timeout", "r");
-	if (f) {
-		if (fscanf(f, "%u", &t) != 1)
-			t = 30;
-		fclose(f);
-	}
-	return t;
-}
-
 static void usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-n RESETS] [-s SIZE] BDF\n"

@@ -303,20 +303,6 @@ static bool readers_busy(u64 epoch, double timeout)
 	return false;
 }
 
-static unsigned int nvme_io_timeout(void)
-{
-	unsigned int t = 30;
-	FILE *f;
-
-	f = fopen("/sys/module/nvme_core/parameters/io_timeout", "r");
-	if (f) {
-		if (fscanf(f, "%u", &t) != 1)
-			t = 30;
-		fclose(f);
-	}
-	return t;
-}
-
 static void usage(const char *prog)
 {
 	fprintf(stderr,
