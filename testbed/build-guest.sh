@@ -23,6 +23,9 @@ bin=$BUILD/guest-bin
 mkdir -p "$bin"
 CFLAGS=(-O2 -g -Wall -Wextra -Werror)
 gcc "${CFLAGS[@]}" -o "$bin/mkimage" "$TESTBED/guest/mkimage.c"
+# The guest tests' C helper (TAP, kernel-report check): libtb.a, tb.h
+gcc "${CFLAGS[@]}" -c -o "$bin/tb.o" "$TESTBED/guest/lib/tb.c"
+rm -f "$bin/libtb.a" && ar rcs "$bin/libtb.a" "$bin/tb.o"
 phase_note "guest tools in $bin"
 
 if [ ! -f "$BUILD/data.img" ] || [ "$(stat -c %s "$BUILD/data.img")" != $((DATA_MB << 20)) ]; then
@@ -50,6 +53,6 @@ phase_note "vfio selftests in $st: $(cd "$st" && ls -p | grep -v / | tr '\n' ' '
 
 # The hardening programs, against the same libvfio and headers.
 make -s -C "$TESTBED/guest/hardening" LINUX="$tree" KOBJ="$obj" \
-	OUTPUT="$BUILD/hardening" >"$BUILD/hardening-build.log" 2>&1 ||
+	OUTPUT="$BUILD/hardening" TBLIB="$bin/libtb.a" >"$BUILD/hardening-build.log" 2>&1 ||
 	{ tail -n 30 "$BUILD/hardening-build.log"; die "hardening programs do not build"; }
 phase_note "hardening programs in $BUILD/hardening"
