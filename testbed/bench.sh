@@ -50,15 +50,9 @@ RESULTS_LOG=$BUILD/bench-results.log
 rm -f "$RESULTS_LOG"
 
 [ "${BENCH_SKIP_BUILD:-}" = 1 ] || [ "${BENCH_REPORT_ONLY:-}" = 1 ] ||
-for step in "deps:$TESTBED/deps.sh" "fetch:$TESTBED/fetch-base.sh" "tree:$TESTBED/mktree.sh" \
-	"kernel ($FLAVOR):$TESTBED/build-kernel.sh $FLAVOR" "guest tools:$TESTBED/build-guest.sh $FLAVOR"; do
-	# shellcheck disable=SC2086
-	phase "${step%%:*}" ${step#*:} || exit 1
-done
+	build_steps "$FLAVOR" || exit 1
 
-export GUEST_ENV="TESTBED=$TESTBED
-GUEST_BIN=$BUILD/guest-bin
-SELFTESTS=$BUILD/selftests
+export GUEST_ENV="$(guest_env)
 BENCH_RUNTIME=$BENCH_RUNTIME
 BENCH_RAMP=$BENCH_RAMP
 BENCH_ENGINES='$BENCH_ENGINES'

@@ -57,10 +57,8 @@ must tree "$TESTBED/mktree.sh"
 must "kernel build ($FLAVOR)" "$TESTBED/build-kernel.sh" "$FLAVOR"
 must "guest tools and selftests" "$TESTBED/build-guest.sh" "$FLAVOR"
 
-export GUEST_ENV="TESTBED=$TESTBED
-GUEST_BIN=$BUILD/guest-bin
-SELFTESTS=$BUILD/selftests
-HARDENING=$BUILD/hardening"
+GUEST_ENV=$(guest_env)
+export GUEST_ENV
 t=$(date +%s)
 vm_run p2p check-p2p "$TESTBED/plans/check-p2p.plan" "$FLAVOR"
 echo "== boot check-p2p: done in $(( $(date +%s) - t ))s"

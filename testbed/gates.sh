@@ -154,6 +154,27 @@ gates_at() {
 
 # ---------------------------------------------------------------- checkpatch
 
+# gates_checkpatch_ran PATCH RC OUT ERR: did checkpatch do its job? It
+# exits 0 with no finding or 1 with findings, prints findings on stdout
+# (a "TYPE:NAME: message" line, then its context up to an empty line) and
+# nothing on stderr. Anything else (a perl error, a Python traceback from
+# spdxcheck.py, a message that is not a finding) means that its silence
+# would prove nothing: say what it was and return 1.
+gates_checkpatch_ran() {
+	local nf junk status=bad
+	nf=$(grep -c -E '^(ERROR|WARNING|CHECK):' "$3")
+	junk=$(awk '/^(ERROR|WARNING|CHECK):/ { f = 1; next } /^$/ { f = 0; next } !f' "$3")
+	case $2 in
+	0) [ "$nf" = 0 ] && status=good ;;
+	1) [ "$nf" != 0 ] && status=good ;;
+	esac
+	if [ -s "$4" ] || [ -n "$junk" ] || [ $status = bad ]; then
+		echo "$1: checkpatch.pl did not run cleanly (exit $2, $nf findings)"
+		{ head -n 10 "$4"; [ -n "$junk" ] && head -n 10 <<< "$junk"; } | sed 's/^/  | /'
+		return 1
+	fi
+}
+
 # The exception file: "patch-name TYPE phrase": patch-name is the patch file
 # name without its number and .patch, TYPE the checkpatch message type
 # (--show-types), phrase the words of the commit message that justify it.
@@ -166,7 +187,9 @@ gates_checkpatch() {
 		name=${GATES_NAMES[$i]#[0-9][0-9][0-9][0-9]-}
 		name=${name%.patch}
 		gates_py "$GATES_SRC/scripts/checkpatch.pl" --strict --show-types --no-summary \
-			-q --root="$GATES_SRC" "$f" > "$GATES_DIR/logs/cp.one" 2>&1
+			-q --root="$GATES_SRC" "$f" > "$GATES_DIR/logs/cp.one" 2> "$GATES_DIR/logs/cp.err"
+		gates_checkpatch_ran "${GATES_NAMES[$i]}" $? "$GATES_DIR/logs/cp.one" \
+			"$GATES_DIR/logs/cp.err" >> "$out" || bad=1
 		while IFS= read -r line; do
 			case $line in
 			ERROR:*|WARNING:*|CHECK:*) ;;
@@ -201,7 +224,7 @@ gates_checkpatch() {
 	if [ $bad = 0 ]; then
 		result pass "gates/checkpatch: ${#GATES_NAMES[@]} patches clean with --strict" "$n messages, all listed exceptions"
 	else
-		result fail "gates/checkpatch: checkpatch.pl --strict findings" "see $out"
+		result fail "gates/checkpatch: checkpatch.pl --strict findings, or checkpatch.pl failed" "see $out"
 		gates_show "$out"
 	fi
 }
@@ -217,8 +240,12 @@ gates_kernel_doc() {
 		mkdir -p "$tmp/base/$(dirname "$f")" "$tmp/head/$(dirname "$f")"
 		git -C "$GATES_SRC" show "base:$f" > "$tmp/base/$f" 2>/dev/null || : > "$tmp/base/$f"
 		git -C "$GATES_SRC" show "$GATES_HEAD:$f" > "$tmp/head/$f"
-		(cd "$tmp/base" && gates_py "$GATES_SRC/scripts/kernel-doc" -none -Wall "$f") >> "$tmp/base.log" 2>&1
-		(cd "$tmp/head" && gates_py "$GATES_SRC/scripts/kernel-doc" -none -Wall "$f") >> "$tmp/head.log" 2>&1
+		# kernel-doc exits 0 unless it fails itself (a traceback, a
+		# file it cannot read): then its silence proves nothing.
+		(cd "$tmp/base" && gates_py "$GATES_SRC/scripts/kernel-doc" -none -Wall "$f") >> "$tmp/base.log" 2>&1 ||
+			echo "$f: kernel-doc failed (exit $?) on the base version" >> "$out"
+		(cd "$tmp/head" && gates_py "$GATES_SRC/scripts/kernel-doc" -none -Wall "$f") >> "$tmp/head.log" 2>&1 ||
+			echo "$f: kernel-doc failed (exit $?) on the series' version" >> "$out"
 		# Exported functions are API: each one the series exports needs
 		# kernel-doc (kernel-doc itself does not warn about a missing one).
 		case $f in *.c) ;; *) continue ;; esac
@@ -228,7 +255,8 @@ gates_kernel_doc() {
 			# (not piped into grep -q: with pipefail, its early exit
 			# would fail the pipeline)
 			(cd "$tmp/head" && gates_py "$GATES_SRC/scripts/kernel-doc" -rst -s "$sym" "$f" \
-				> "$tmp/sym.rst" 2>/dev/null)
+				> "$tmp/sym.rst" 2>/dev/null) ||
+				echo "$f: kernel-doc -rst -s $sym failed (exit $?)" >> "$out"
 			grep -qE "c:function::.*[^A-Za-z0-9_]$sym *\(" "$tmp/sym.rst" ||
 				echo "$f: $sym is exported by the series but has no kernel-doc" >> "$out"
 		done

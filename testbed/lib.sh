@@ -30,3 +30,63 @@ need() {
 		command -v "$t" >/dev/null 2>&1 || die "missing tool '$t': run 'make deps' (installs the Debian packages)"
 	done
 }
+
+# The build steps of the Makefile's chain (deps -> fetch -> tree -> kernel
+# -> guest), each a phase: build_steps FLAVOR. Stops at the first failure.
+build_steps() {
+	local flavor=${1:-debug}
+	phase deps "$TESTBED/deps.sh" &&
+	phase fetch "$TESTBED/fetch-base.sh" &&
+	phase tree "$TESTBED/mktree.sh" &&
+	phase "kernel ($flavor)" "$TESTBED/build-kernel.sh" "$flavor" &&
+	phase "guest tools" "$TESTBED/build-guest.sh" "$flavor"
+}
+
+# guest_env: the KEY=VALUE lines every guest test finds in its environment
+# (vm_run writes them to the results share, the guest init sources them):
+# where the test bed's guest side is, and what topology.sh says about the
+# devices (topology_guest_env, when topology.sh has it).
+guest_env() {
+	printf 'TESTBED=%q\n' "$TESTBED"
+	printf 'GUEST_BIN=%q\n' "$BUILD/guest-bin"
+	printf 'SELFTESTS=%q\n' "$BUILD/selftests"
+	printf 'HARDENING=%q\n' "$BUILD/hardening"
+	if type topology_guest_env >/dev/null 2>&1; then
+		topology_guest_env
+	fi
+}
+
+# Clean-up on Ctrl-C, TERM and exit: commands run in reverse order of
+# registration. tb_cleanup_add CMD registers CMD (a string, run with
+# eval), tb_cleanup_del CMD drops it again once done by hand. The traps
+# are set on the first registration, so a script that never registers
+# anything keeps its own.
+TB_CLEANUP=()
+tb_cleanup_run() {
+	local i
+	for (( i = ${#TB_CLEANUP[@]} - 1; i >= 0; i-- )); do
+		eval "${TB_CLEANUP[$i]}"
+	done
+	TB_CLEANUP=()
+}
+_tb_on_signal() {	# the signal's name: clean up, then die of it
+	trap - EXIT "$1"
+	echo "interrupted (SIG$1): cleaning up" >&2
+	tb_cleanup_run
+	kill -"$1" "$BASHPID"
+}
+tb_cleanup_add() {
+	if [ ${#TB_CLEANUP[@]} = 0 ]; then
+		trap '_tb_on_signal INT' INT
+		trap '_tb_on_signal TERM' TERM
+		trap 'tb_cleanup_run' EXIT
+	fi
+	TB_CLEANUP+=("$1")
+}
+tb_cleanup_del() {
+	local i
+	for i in "${!TB_CLEANUP[@]}"; do
+		[ "${TB_CLEANUP[$i]}" = "$1" ] && unset "TB_CLEANUP[$i]"
+	done
+	TB_CLEANUP=("${TB_CLEANUP[@]}")
+}

@@ -41,8 +41,7 @@ fi
 [ "$tree" = --base-only ] && exit 0
 
 if [ ! -d "$tree/.git" ]; then
-	git clone -q --no-hardlinks=false "$base_repo" "$tree" 2>/dev/null ||
-		git clone -q "$base_repo" "$tree"
+	git clone -q "$base_repo" "$tree"
 	git -C "$tree" fetch -q --tags "$base_repo"
 	git -C "$tree" checkout -q -B p2p base
 	series_configure "$tree"

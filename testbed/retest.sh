@@ -22,10 +22,8 @@ T0=$(date +%s)
 phase "kernel build ($FLAVOR)" "$TESTBED/build-kernel.sh" "$FLAVOR" || exit 1
 phase "guest tools and selftests" "$TESTBED/build-guest.sh" "$FLAVOR" || exit 1
 
-export GUEST_ENV="TESTBED=$TESTBED
-GUEST_BIN=$BUILD/guest-bin
-SELFTESTS=$BUILD/selftests
-HARDENING=$BUILD/hardening"
+GUEST_ENV=$(guest_env)
+export GUEST_ENV
 for plan in "$@"; do
 	[ -f "$TESTBED/plans/$plan.plan" ] || die "no plan testbed/plans/$plan.plan"
 	topo=p2p

@@ -15,16 +15,11 @@ set -uo pipefail
 FLAVOR=${FLAVOR:-perf}
 RESULTS_LOG=$BUILD/run-results.log
 rm -f "$RESULTS_LOG"
-for step in "deps:$TESTBED/deps.sh" "fetch:$TESTBED/fetch-base.sh" "tree:$TESTBED/mktree.sh" \
-	"kernel ($FLAVOR):$TESTBED/build-kernel.sh $FLAVOR" "guest tools:$TESTBED/build-guest.sh $FLAVOR"; do
-	# shellcheck disable=SC2086
-	phase "${step%%:*}" ${step#*:} || exit 1
-done
+build_steps "$FLAVOR" || exit 1
 
 plan=$TESTBED/plans/run.plan
-export GUEST_ENV="TESTBED=$TESTBED
-GUEST_BIN=$BUILD/guest-bin
-SELFTESTS=$BUILD/selftests"
+GUEST_ENV=$(guest_env)
+export GUEST_ENV
 vm_run p2p run "$plan" "$FLAVOR" > "$BUILD/run-vm.log"
 res=$BUILD/results-run
 . "$res/devices" 2>/dev/null

@@ -24,7 +24,7 @@ series_check() {
 	git clone -q --shared --no-checkout "$base_repo" "$tmp"
 	git -C "$tmp" fetch -q --tags "$base_repo"
 	paths=$(for p in $(series_list "$PATCHES"); do
-		sed -n 's|^diff --git a/\(.*\) b/\(.*\)$|/\1\n/\2|p' "$TOP/patches/$p" 2>/dev/null
+		sed -n 's|^diff --git a/\(.*\) b/\(.*\)$|/\1\n/\2|p' "$PATCHES/$p" 2>/dev/null
 	done | sort -u)
 	# .gitattributes decide the hunk headers format-patch writes (diff=cpp).
 	git -C "$tmp" sparse-checkout set --no-cone .gitattributes ${paths:-/MAINTAINERS} >/dev/null 2>&1

@@ -4,12 +4,15 @@
 # vm.sh TOPOLOGY NAME PLAN [FLAVOR]: boot the topology with the FLAVOR
 # kernel (debug), run the guest tests listed in PLAN (lines: NAME TIMEOUT
 # COMMAND...), and account for every result: each test's TAP lines, its
-# exit status, the console scan and kmemleak. Results: build/results-NAME/.
+# exit status, the console scan, kmemleak and the plan's skip budget
+# (PLAN with .skips for .plan). Results: build/results-NAME/.
 # Sourced by check.sh (so its counts add up) or run on its own.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$TESTBED/topology.sh"
 . "$TESTBED/results.sh"
+# The host side of the guest's control channel (ctl_start, ctl_stop)
+[ -f "$TESTBED/control.sh" ] && . "$TESTBED/control.sh"
 
 # The guest sees the host's / but mounts its own /tmp, /run, /dev, /proc
 # and /sys: a checkout there would be invisible to it. Say so before any
@@ -19,61 +22,176 @@ case $TOP/ in
 	die "the checkout is at $TOP, where the guest cannot see it (it mounts its own /tmp, /run, /dev, /proc and /sys): clone it elsewhere" ;;
 esac
 
+# Time-outs nest: each test has its own limit (the plan's TIMEOUT column,
+# enforced by the guest init, which then gives it TEST_KILL_S more before
+# SIGKILL), and the boot's limit is their sum plus BOOT_MARGIN_S for
+# booting, the kmemleak scans and powering off. So a hung test is always
+# stopped by its own limit and reports it. A plan whose boot would take
+# more than MAX_BOOT_S fails before booting.
+BOOT_MARGIN_S=${BOOT_MARGIN_S:-180}
+MAX_BOOT_S=${MAX_BOOT_S:-3600}
+TEST_KILL_S=5
+
+# plan_boot_limit PLAN: print the boot's limit in seconds; on a plan that
+# is malformed or too long, say why on stderr and return 1.
+plan_boot_limit() {
+	local n tmo _ sum=0
+	while read -r n tmo _; do
+		case $n in ''|'#'*) continue ;; esac
+		case $tmo in
+		''|*[!0-9]*|0) echo "plan $(basename "$1"): test $n has no time-out in seconds ('$tmo')" >&2; return 1 ;;
+		esac
+		sum=$((sum + tmo + TEST_KILL_S))
+	done < "$1"
+	sum=$((sum + BOOT_MARGIN_S))
+	if [ "$sum" -gt "$MAX_BOOT_S" ]; then
+		echo "plan $(basename "$1") needs ${sum}s (its tests' time-outs, ${TEST_KILL_S}s of kill grace each and ${BOOT_MARGIN_S}s to boot and finish), more than MAX_BOOT_S=${MAX_BOOT_S}s" >&2
+		return 1
+	fi
+	echo "$sum"
+}
+
+# vm_stop: end the boot: QEMU (and timeout(1), which sits in a process
+# group of its own, so Ctrl-C on the terminal never reaches it), the
+# progress echo and the control channel. Run at the end of each boot and
+# on Ctrl-C, TERM or exit while one runs.
+VM_QPID= VM_TPID= VM_CTL=
+vm_stop() {
+	local i
+	if [ -n "$VM_QPID" ]; then
+		kill -TERM -- "-$VM_QPID" 2>/dev/null || kill -TERM "$VM_QPID" 2>/dev/null
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$VM_QPID" 2>/dev/null || break
+			sleep 1
+		done
+		kill -KILL -- "-$VM_QPID" 2>/dev/null
+		wait "$VM_QPID" 2>/dev/null
+	fi
+	if [ -n "$VM_CTL" ] && type ctl_stop >/dev/null 2>&1; then
+		ctl_stop
+	fi
+	[ -n "$VM_TPID" ] && { kill "$VM_TPID" 2>/dev/null; wait "$VM_TPID" 2>/dev/null; }
+	VM_QPID= VM_TPID= VM_CTL=
+}
+
+# vm_reap PIDFILE RESULTS_DIR: a boot of the same name that a killed run
+# left behind (SIGKILL leaves no time for vm_stop) would keep writing into
+# RESULTS_DIR: stop it, if PIDFILE names a process that is still the
+# timeout(1) of a QEMU on RESULTS_DIR.
+vm_reap() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	rm -f "$1"
+	case $pid in ''|*[!0-9]*) return 0 ;; esac
+	tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -F -- "$2/" || return 0
+	warn "stopping the QEMU of an earlier, interrupted boot (pid $pid)"
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+	sleep 2
+	kill -KILL -- "-$pid" 2>/dev/null
+}
+
 vm_run() {
 	local topology=$1 name=$2 plan=$3 flavor=${4:-debug}
 	local res=$BUILD/results-$name console kernel=$BUILD/bzImage-$flavor
-	local boot_timeout=${BOOT_TIMEOUT:-1800} t0 rc n
+	local limit t0 rc skips=${3%.plan}.skips
 
+	if ! limit=$(plan_boot_limit "$plan" 2>&1); then
+		result fail "$name: not booted: $limit"
+		return 1
+	fi
 	need qemu-system-x86_64
 	[ -f "$kernel" ] || die "no kernel $kernel: run 'make kernel'"
-	[ -f "$BUILD/data.img" ] || die "no data image: run 'make image'"
+	[ -f "$BUILD/data.img" ] || die "no data image: run 'make guest'"
+	vm_reap "$BUILD/vm-$name.pid" "$res"
 	rm -rf "$res"
 	mkdir -p "$res"
 	cp "$plan" "$res/plan"
-	[ -n "${GUEST_ENV:-}" ] && printf '%s\n' "$GUEST_ENV" > "$res/env"
+	if [ -f "$skips" ]; then
+		cp "$skips" "$res/skips"
+	else
+		echo "# no $(basename "$skips"): no skip is expected" > "$res/skips"
+	fi
+	printf '%s\n' "${GUEST_ENV:-$(guest_env)}" > "$res/env"
+	echo "$flavor" > "$res/flavor"
+	echo "$limit" > "$res/boot-limit"
 	console=$res/console.log
 	qemu_cmd "$topology" "$kernel" "$res" "$console"
 	printf '%q ' "${QEMU[@]}" > "$res/qemu-cmdline"
 
-	echo "== boot $name ($topology topology, $flavor kernel): $(grep -c -v -e '^#' -e '^$' "$plan") guest tests"
+	echo "== boot $name ($topology topology, $flavor kernel): $(grep -c -v -e '^#' -e '^$' "$plan") guest tests, limit ${limit}s"
 	t0=$(date +%s)
-	timeout -k 10 "$boot_timeout" "${QEMU[@]}" < /dev/null > "$res/qemu.log" 2>&1 &
-	local qpid=$!
+	tb_cleanup_add vm_stop
+	timeout -k 10 "$limit" "${QEMU[@]}" < /dev/null > "$res/qemu.log" 2>&1 &
+	VM_QPID=$!
+	echo "$VM_QPID" > "$BUILD/vm-$name.pid"
+	if type ctl_start >/dev/null 2>&1; then
+		VM_CTL=1
+		ctl_start "$res"
+	fi
 	# Progress: echo the guest's own lines as they come.
-	tail --pid=$qpid -n +1 -F "$console" 2>/dev/null |
+	tail --pid="$VM_QPID" -n +1 -F "$console" 2>/dev/null |
 		grep --line-buffered -a '^guest: ' | sed -u 's/^/   /' &
-	local tpid=$!
-	wait $qpid
+	VM_TPID=$!
+	wait "$VM_QPID"
 	rc=$?
-	wait $tpid 2>/dev/null
+	echo "$rc" > "$res/qemu.rc"
+	VM_QPID=
+	wait "$VM_TPID" 2>/dev/null
+	VM_TPID=
+	vm_stop
+	tb_cleanup_del vm_stop
+	rm -f "$BUILD/vm-$name.pid"
 	echo "== boot $name: guest ran $(( $(date +%s) - t0 ))s"
+	vm_verdict "$name" "$res"
+}
+
+# vm_verdict NAME RESULTS_DIR: everything the host concludes from a boot,
+# from the files in RESULTS_DIR alone (so that the harness self-test can
+# feed it made-up ones): plan, qemu.rc (timeout(1)'s exit status: 124 is
+# the boot's limit, boot-limit), console.log, qemu.log, flavor, skips, and
+# from the guest NAME.out/NAME.rc per test, kmemleak.state (active,
+# disabled or absent) and kmemleak.txt.
+vm_verdict() {
+	local name=$1 res=$2 console=$2/console.log rc limit flavor n tmo _ state
+	rc=$(cat "$res/qemu.rc" 2>/dev/null)
+	limit=$(cat "$res/boot-limit" 2>/dev/null)
+	flavor=$(cat "$res/flavor" 2>/dev/null)
+	touch "$console"
 
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		result fail "$name: guest did not finish within ${boot_timeout}s" "last console lines below"
+		result fail "$name: guest did not finish within ${limit:-?}s" "last console lines below"
 		tail -n 25 "$console" | sed 's/^/      | /'
 	elif ! grep -q -a '^guest: up after' "$console"; then
-		result fail "$name: guest never reached its init (qemu exit $rc)" "last lines below"
-		{ tail -n 10 "$res/qemu.log"; tail -n 25 "$console"; } | sed 's/^/      | /'
+		result fail "$name: guest never reached its init (qemu exit ${rc:-?})" "last lines below"
+		{ tail -n 10 "$res/qemu.log" 2>/dev/null; tail -n 25 "$console"; } | sed 's/^/      | /'
 	elif ! grep -q -a '^guest: done' "$console"; then
-		result fail "$name: guest stopped before finishing its tests (qemu exit $rc)" "last console lines below"
+		result fail "$name: guest stopped before finishing its tests (qemu exit ${rc:-?})" "last console lines below"
 		tail -n 25 "$console" | sed 's/^/      | /'
 	fi
 
-	while read -r n _; do
+	skips_begin "$res/skips"
+	while read -r n tmo _; do
 		case $n in ''|'#'*) continue ;; esac
 		if [ ! -f "$res/$n.rc" ]; then
-			result fail "$name/$n: did not run"
+			result fail "$name/$n: did not run (no exit status)"
 			continue
 		fi
-		if [ "$(cat "$res/$n.rc")" = 124 ]; then
-			result fail "$name/$n: timed out"
-		fi
-		collect_tap "$name/$n" "$res/$n.out" "$(cat "$res/$n.rc")"
+		collect_tap "$name/$n" "$res/$n.out" "$(cat "$res/$n.rc")" "$tmo"
 	done < "$res/plan"
+
+	state=$(cat "$res/kmemleak.state" 2>/dev/null)
+	# The console keeps the whole kernel log, the guest's dmesg may not.
+	grep -q -a 'kmemleak: Kernel memory leak detector disabled' "$console" && state=disabled
+	if [ "$flavor" = debug ] && [ "$state" != active ]; then
+		result fail "$name: kmemleak was not active at the end of the boot (${state:-no state recorded})" \
+			"a debug kernel's leak check would mean nothing"
+	fi
 	if [ -s "$res/kmemleak.txt" ]; then
 		result fail "$name: kmemleak found leaks" "$res/kmemleak.txt"
+		head -n 20 "$res/kmemleak.txt" | sed 's/^/      | /'
 	fi
 	scan_console "$name" "$console"
+	skips_end "$name"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

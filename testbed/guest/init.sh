@@ -6,6 +6,7 @@
 #   plan         one test per line: NAME TIMEOUT_S COMMAND...
 #   env          sourced first (paths, BDFs the host wants to pass)
 #   NAME.out     a test's output (TAP); NAME.rc its exit status
+#   kmemleak.state  active, disabled (it turned itself off) or absent
 #   kmemleak.txt what kmemleak found after the last test
 # Everything it prints goes to the serial console, which the host scans.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -23,36 +24,77 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /tmp/results
 R=/tmp/results
 echo "guest: up after $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r)"
 
-# What the host passes (paths) and what is found here (BDFs, block
-# device) are exported to every test.
+# What the host passes (paths, the topology's identities and sizes), what
+# counts as a kernel report (testbed/splat.sh) and what is found here
+# (BDFs, block devices) are exported to every test.
+G=$(cd "$(dirname "$0")" && pwd)
 set -a
 RESULTS_DIR=$R
 [ -f $R/env ] && . $R/env
-. "$(dirname "$0")/devices.sh"
-guest_find_devices > $R/devices
+. "$G/../splat.sh"
+set +a
+export SPLAT_RE ALLOC_FAIL_RE FAULTS_BEGIN FAULTS_END
+if [ -f "$G/lib.sh" ]; then
+	. "$G/lib.sh"
+fi
+if type tb_find_devices >/dev/null 2>&1; then
+	tb_find_devices > $R/devices
+else
+	. "$G/devices.sh"
+	guest_find_devices > $R/devices
+fi
+set -a
 . $R/devices
 set +a
 sed 's/^/guest: /' $R/devices
 
+# Each test gets its own time-out (TIMEOUT_S of its plan line), also in
+# its environment as TEST_TIMEOUT so that a test running programs of its
+# own can fit their limits inside it. SIGTERM at the limit, SIGKILL 5 s
+# later (the host's boot limit allows for both). A test stopped either way
+# gets the status 124 and its own "TIMED OUT" line.
 while read -r name tmo cmd; do
 	case $name in ''|'#'*) continue ;; esac
 	echo "guest: test $name: $cmd"
 	t0=$(date +%s.%N)
-	timeout -k 5 "$tmo" bash -c "$cmd" > $R/$name.out 2>&1 < /dev/null
+	TEST_TIMEOUT=$tmo timeout -k 5 "$tmo" bash -c "$cmd" > $R/$name.out 2>&1 < /dev/null
 	rc=$?
+	secs=$(echo "$(date +%s.%N) - $t0" | bc)
+	# 137: the test ignored SIGTERM and timeout(1) had to kill it
+	whole=${secs%.*}
+	if [ $rc = 137 ] && [ "${whole:-0}" -ge "$tmo" ]; then
+		rc=124
+	fi
 	echo $rc > $R/$name.rc
-	echo "guest: test $name: exit $rc after $(echo "$(date +%s.%N) - $t0" | bc)s"
+	echo "guest: test $name: exit $rc after ${secs}s"
 	[ $rc = 124 ] && echo "guest: test $name: TIMED OUT after ${tmo}s"
 done < $R/plan
 
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	# Two scans: an object is reported only once it has looked leaked for
-	# a whole scan period.
-	echo scan > /sys/kernel/debug/kmemleak; sleep 6
-	echo scan > /sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak > $R/kmemleak.txt
-	[ -s $R/kmemleak.txt ] && { echo "guest: kmemleak report:"; cat $R/kmemleak.txt; }
+# kmemleak: its state goes to the host (active, disabled or absent: a
+# detector that turned itself off, say after an allocation failure of its
+# own, finds no leaks and must not pass for one that looked), then two
+# scans (an object is reported only once it has looked leaked for a whole
+# scan period) and the report.
+kml=/sys/kernel/debug/kmemleak
+kml_disabled() {
+	dmesg | grep -q 'kmemleak: Kernel memory leak detector disabled'
+}
+if [ ! -e $kml ]; then
+	state=absent
+elif kml_disabled || ! { echo scan > $kml; } 2>/dev/null; then
+	state=disabled
+else
+	sleep 6
+	if { echo scan > $kml; } 2>/dev/null && ! kml_disabled; then
+		state=active
+		cat $kml > $R/kmemleak.txt
+		[ -s $R/kmemleak.txt ] && { echo "guest: kmemleak report:"; cat $R/kmemleak.txt; }
+	else
+		state=disabled
+	fi
 fi
+echo $state > $R/kmemleak.state
+echo "guest: kmemleak $state"
 dmesg > $R/dmesg.txt
 echo "guest: done"
 sync
