@@ -36,8 +36,8 @@ fi
 # The userspace tool, built against the same headers.
 make -s -C "$TOP/tools/vfio-p2p" OUTPUT="$bin" KHDR_INCLUDES="$hdr" >/dev/null
 phase_note "vfio-p2p tool in $bin"
-gcc "${CFLAGS[@]}" -I"$TOP/tools/vfio-p2p" -o "$bin/p2pread" "$TESTBED/guest/p2pread.c" \
-	"$bin/libvfio-p2p.a" -luring
+gcc "${CFLAGS[@]}" -I"$TOP/tools/vfio-p2p" -I"$TESTBED/guest/lib" -o "$bin/p2pread" \
+	"$TESTBED/guest/p2pread.c" "$bin/libvfio-p2p.a" "$bin/libtb.a" -luring -lpthread
 
 # The vfio selftests (upstream ones and, once the series has them, p2p/).
 st=$BUILD/selftests/vfio

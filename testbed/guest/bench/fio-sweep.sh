@@ -6,10 +6,10 @@
 # they list), O_DIRECT random reads from $CLIENT_BLK into three targets:
 #
 #   dram  process memory (bench-dram-ENGINE.fio), the baseline
-#   shm   the ivshmem BAR2 ($SHM_BDF, 256 MiB, RAM-backed), registered
+#   shm   the ivshmem BAR $SHM_BAR ($SHM_BDF, RAM-backed), registered
 #   dram2 process memory again: with dram it brackets shm in time, and
 #         dram2/dram shows how much the same job moves between two runs
-#   cmb   the provider NVMe's CMB in BAR2 ($PROVIDER_BDF, 64 MiB), registered
+#   cmb   the provider NVMe's CMB, BAR $CMB_BAR ($PROVIDER_BDF), registered
 #
 # Both BARs are bound to vfio-pci and registered with `vfio-p2p register
 # --hold` for the whole sweep. One fio process per engine runs the four
@@ -41,25 +41,24 @@ W=/tmp/fio-sweep
 mkdir -p $W
 export DEV=$CLIENT_BLK
 
-echo "TAP version 13"
+tap_start
 echo "# fio sweeps: ${engines}; ${ramp} s ramp + ${runtime} s per job (the files say 2 + 10)"
 cleanup() {
 	[ -n "${shm_pid:-}" ] && hold_stop "$shm_pid"
 	[ -n "${cmb_pid:-}" ] && hold_stop "$cmb_pid"
-	unbind_vfio "$SHM_BDF" "$PROVIDER_BDF"
+	tb_unbind "$SHM_BDF" "$PROVIDER_BDF" > /dev/null
 }
 trap cleanup EXIT
 
-bind_vfio "$SHM_BDF" "$PROVIDER_BDF"
-tap $? "bind $SHM_BDF (ivshmem) and $PROVIDER_BDF (NVMe CMB) to vfio-pci" ||
-	comment /tmp/bench-setup.log
-hold_start "$SHM_BDF" 2 $W/hold-shm.log
-tap $? "register BAR2 of $SHM_BDF: $(head -n 1 $W/hold-shm.log)"
+tb_bind "$SHM_BDF" "$PROVIDER_BDF"
+tap_status $? "bind $SHM_BDF (ivshmem) and $PROVIDER_BDF (NVMe CMB) to vfio-pci"
+hold_start "$SHM_BDF" "$SHM_BAR" $W/hold-shm.log
+tap_status $? "register BAR$SHM_BAR of $SHM_BDF: $(head -n 1 $W/hold-shm.log)"
 shm_pid=$HOLD_PID
-hold_start "$PROVIDER_BDF" 2 $W/hold-cmb.log
-tap $? "register BAR2 of $PROVIDER_BDF: $(head -n 1 $W/hold-cmb.log)"
+hold_start "$PROVIDER_BDF" "$CMB_BAR" $W/hold-cmb.log
+tap_status $? "register BAR$CMB_BAR of $PROVIDER_BDF: $(head -n 1 $W/hold-cmb.log)"
 cmb_pid=$HOLD_PID
-[ "$tap_failed" = 0 ] || { comment $W/hold-shm.log; comment $W/hold-cmb.log; tap_end; exit 1; }
+[ "$TB_TAP_FAILED" = 0 ] || { tap_diag_file $W/hold-shm.log; tap_diag_file $W/hold-cmb.log; tap_end; exit 1; }
 
 # scaled JOBFILE TARGET: a copy with the ramp and run times of this bench,
 # for TARGET (dram, dram2, shm, cmb: p2pmem and job names); prints its path
@@ -82,7 +81,7 @@ for e in $engines; do
 		f=$(scaled "$src" $t) && files+=("$f")
 	done
 	[ ${#files[@]} = 4 ]
-	tap $? "scaled copies of bench-dram-$e.fio and bench-p2p-$e.fio for dram, shm, dram2, cmb" || continue
+	tap_status $? "scaled copies of bench-dram-$e.fio and bench-p2p-$e.fio for dram, shm, dram2, cmb" || continue
 
 	out=$W/$e
 	fio --output-format=json "${files[@]}" > "$out.json" 2> "$out.err"
@@ -117,19 +116,19 @@ EOF
 	want=$(grep -c '^\[' "${files[@]}" | awk -F: '{ n += $2 - 1 } END { print n }')
 	got=$(grep -c '^\(OK\|FAIL\) ' "$out.jobs")
 	[ $rc = 0 ] && [ "$got" = "$want" ]
-	tap $? "fio $e: $got of $want jobs reported (exit $rc)" || comment "$out.err" 10
+	tap_status $? "fio $e: $got of $want jobs reported (exit $rc)" || tap_diag_file "$out.err" 10
 	while IFS= read -r l; do
 		case $l in
-		"OK "*) tap 0 "${l#OK }" ;;
-		"FAIL "*) tap 1 "${l#FAIL }" ;;
+		"OK "*) tap_result ok "${l#OK }" ;;
+		"FAIL "*) tap_result fail "${l#FAIL }" ;;
 		*) echo "$l" ;;
 		esac
 	done < "$out.jobs"
 done
 
 hold_stop "$shm_pid"
-tap $? "unregister BAR2 of $SHM_BDF: $(tail -n 1 $W/hold-shm.log)"
+tap_status $? "unregister BAR$SHM_BAR of $SHM_BDF: $(tail -n 1 $W/hold-shm.log)"
 hold_stop "$cmb_pid"
-tap $? "unregister BAR2 of $PROVIDER_BDF: $(tail -n 1 $W/hold-cmb.log)"
+tap_status $? "unregister BAR$CMB_BAR of $PROVIDER_BDF: $(tail -n 1 $W/hold-cmb.log)"
 shm_pid='' cmb_pid=''
 tap_end

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# regcost.sh: what registering the ivshmem BAR2 of $SHM_BDF costs, for the
-# whole BAR (256 MiB), a quarter of it (64 MiB) and, as a control, the
-# smallest range (2 MiB, one granule):
+# regcost.sh: what registering the ivshmem BAR $SHM_BAR of $SHM_BDF costs,
+# for the whole BAR, a quarter of it and, as a control, the smallest range
+# (2 MiB, one memory hotplug subsection):
 #
 #   time    how long the registering and the unregistering ioctl took, as
 #           `vfio-p2p register` reports them
@@ -29,7 +29,8 @@
 . "$(dirname "$0")/lib.sh"
 
 reps=${BENCH_REG_REPS:-5}
-sizes="2M 64M 256M"
+bar_size=${SHM_BAR_SIZE:-$(tb_bar_size "$SHM_BDF" "$SHM_BAR")}
+sizes="2M $((bar_size / 4)) $bar_size"
 W=/tmp/regcost
 mkdir -p $W
 
@@ -60,13 +61,13 @@ snapshot() {
 	echo "$f $m $p"
 }
 
-echo "TAP version 13"
+tap_start
 echo "# sizes $sizes, $reps rounds; $(nproc) CPUs, $(awk '/^MemTotal:/ { print $2 " kB" }' /proc/meminfo) MemTotal"
-trap 'unbind_vfio "$SHM_BDF"' EXIT
-bind_vfio "$SHM_BDF"
-tap $? "bind $SHM_BDF (ivshmem) to vfio-pci" || { comment /tmp/bench-setup.log; tap_end; exit 1; }
-read -r start end _ <<< "$(sed -n 3p "/sys/bus/pci/devices/$SHM_BDF/resource")"
-echo "# BAR2 of $SHM_BDF: $((end - start + 1)) bytes at $start"
+trap 'tb_unbind "$SHM_BDF" > /dev/null' EXIT
+tb_bind "$SHM_BDF"
+tap_status $? "bind $SHM_BDF (ivshmem) to vfio-pci" || { tap_end; exit 1; }
+read -r start end _ <<< "$(sed -n "$((SHM_BAR + 1))p" "/sys/bus/pci/devices/$SHM_BDF/resource")"
+echo "# BAR$SHM_BAR of $SHM_BDF: $((end - start + 1)) bytes at $start"
 
 # A first round that is not counted: loads the tool and the shell tools into
 # the page cache and warms up whatever the first registration allocates once
@@ -74,7 +75,7 @@ for ((rep = 0; rep <= reps; rep++)); do
 	for s in $sizes; do
 		log=$W/reg-$s-$rep
 		read -r f0 m0 p0 <<< "$(snapshot)"
-		"$GUEST_BIN/vfio-p2p" register "$SHM_BDF" --bar 2 --size "$s" --hold > "$log" 2>&1 &
+		"$GUEST_BIN/vfio-p2p" register "$SHM_BDF" --bar "$SHM_BAR" --size "$s" --hold > "$log" 2>&1 &
 		pid=$!
 		ok=1
 		for ((i = 0; i < 600; i++)); do
@@ -90,8 +91,8 @@ for ((rep = 0; rep <= reps; rep++)); do
 		reg=$(sed -n 's/^registered .* in \([0-9.]*\) ms$/\1/p' "$log")
 		unreg=$(sed -n 's/^unregistered .* in \([0-9.]*\) ms$/\1/p' "$log")
 		[ $ok = 0 ] && [ $rc = 0 ] && [ -n "$reg" ] && [ -n "$unreg" ]
-		tap $? "register and unregister $s of BAR2, $([ $rep = 0 ] && echo "warm-up round" || echo "round $rep"): ${reg:-?} ms, ${unreg:-?} ms" ||
-			comment "$log"
+		tap_status $? "register and unregister $s of BAR$SHM_BAR, $([ $rep = 0 ] && echo "warm-up round" || echo "round $rep"): ${reg:-?} ms, ${unreg:-?} ms" ||
+			tap_diag_file "$log"
 		[ $rep = 0 ] && continue
 		size=$(sed -n 's/^registered .* range 0x\([0-9a-f]*\)-0x\([0-9a-f]*\) .*/\1 \2/p' "$log" |
 			{ read -r a b && echo $((0x$b - 0x$a + 1)); })

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# xfer.sh: the same bytes from $CLIENT_BLK into the ivshmem BAR2 of
+# xfer.sh: the same bytes from $CLIENT_BLK into the ivshmem BAR $SHM_BAR of
 # $SHM_BDF two ways, with the same engine, block size and queue depth:
 #
 #   p2p     the BAR registered (`vfio-p2p register`), p2pread O_DIRECT-reads
@@ -13,9 +13,10 @@
 #   dram    p2pread into a DRAM ring, for reference: what the NVMe does
 #           without a BAR in the way
 #
-# Both BAR paths check the bytes that landed last (p2pread its ring through
-# the mapping, bounce its window read back through the VFIO region); a
-# wrong byte fails the step.
+# Both BAR paths check the bytes that landed last (p2pread -L its ring, read
+# back through the BAR's resourceN, bounce its window read back through the
+# VFIO region); a wrong byte fails the step. Only the last ring is
+# checked: checking each would stop the stream between rings.
 #
 # A transfer of the whole data image takes a few tens of milliseconds here,
 # too short to time alone: a run is BENCH_XFER_LOOPS transfers back to back
@@ -52,11 +53,11 @@ to_bytes() {	# 128K, 1M, 64M, or plain bytes
 }
 nbytes=$(to_bytes "$bytes")
 
-echo "TAP version 13"
+tap_start
 echo "# $loops transfers of $nbytes bytes per run, $reps runs per path and case, interleaved"
-trap 'unbind_vfio "$SHM_BDF"' EXIT
-bind_vfio "$SHM_BDF"
-tap $? "bind $SHM_BDF (ivshmem) to vfio-pci" || { comment /tmp/bench-setup.log; tap_end; exit 1; }
+trap 'tb_unbind "$SHM_BDF" > /dev/null' EXIT
+tb_bind "$SHM_BDF"
+tap_status $? "bind $SHM_BDF (ivshmem) to vfio-pci" || { tap_end; exit 1; }
 
 # run PATH CASE REP OUT COMMAND...: one run, COMMAND doing $loops transfers
 # (each printing a "# result"), their sums as a metric
@@ -72,8 +73,8 @@ run() {
 		END { if (n) printf "%d %d %.6f %.6f %.1f\n", n, b, s, c, (s > 0 ? b / s / 1e6 : 0) }' "$out")
 	read -r n b secs cpu mbps <<< "$sum"
 	[ $rc = 0 ] && [ "${n:-0}" = "$loops" ] && ! grep -q '^not ok' "$out"
-	tap $? "$c $path run $rep: ${n:-0} transfers${mbps:+, $mbps MB/s, CPU $cpu s}" ||
-		comment "$out"
+	tap_status $? "$c $path run $rep: ${n:-0} transfers${mbps:+, $mbps MB/s, CPU $cpu s}" ||
+		tap_diag_file "$out"
 	[ -n "$sum" ] && echo "# metric xfer case=$c engine=$e bs=$bs qd=$qd path=$path rep=$rep" \
 		"bytes=$b seconds=$secs cpu=$cpu mbps=$mbps loops=$n"
 	return 0
@@ -95,14 +96,14 @@ for c in $cases; do
 	name=$e-$bsname-qd$qd
 	for ((rep = 1; rep <= reps; rep++)); do
 		run dram "$name" $rep $W/$name-dram-$rep ntimes "$loops" \
-			"$GUEST_BIN/p2pread" -d "$CLIENT_BLK" -e "$e" -b $bs -q "$qd" -B $ring -t "$nbytes"
+			"$GUEST_BIN/p2pread" -L -d "$CLIENT_BLK" -e "$e" -b $bs -q "$qd" -B $ring -t "$nbytes"
 		# shellcheck disable=SC2016
 		run p2p "$name" $rep $W/$name-p2p-$rep \
-			"$GUEST_BIN/vfio-p2p" register "$SHM_BDF" --bar 2 -- \
-			bash -c 'ntimes "$0" "$1" -d "$2" -m "$VFIO_P2P_ALLOCATE" -e "$3" -b "$4" -q "$5" -B "$6" -t "$7"' \
+			"$GUEST_BIN/vfio-p2p" register "$SHM_BDF" --bar "$SHM_BAR" -- \
+			bash -c 'ntimes "$0" "$1" -L -d "$2" -m "$VFIO_P2P_ALLOCATE" -a "$VFIO_P2P_BAR" -e "$3" -b "$4" -q "$5" -B "$6" -t "$7"' \
 			"$loops" "$GUEST_BIN/p2pread" "$CLIENT_BLK" "$e" $bs "$qd" $ring "$nbytes"
 		run bounce "$name" $rep $W/$name-bounce-$rep ntimes "$loops" \
-			"$GUEST_BIN/vfio-p2p" bounce "$SHM_BDF" --bar 2 --dev "$CLIENT_BLK" \
+			"$GUEST_BIN/vfio-p2p" bounce "$SHM_BDF" --bar "$SHM_BAR" --dev "$CLIENT_BLK" \
 			--bytes "$nbytes" --engine "$e" --bs $bs --qd "$qd"
 	done
 done

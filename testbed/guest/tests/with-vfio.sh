@@ -1,18 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # with-vfio.sh BDF COMMAND...: run COMMAND with BDF bound to vfio-pci
-# (the selftests' setup.sh), give the device back afterwards, and exit
-# with COMMAND's status.
+# (tb_bind), give the device back afterwards, and exit with COMMAND's
+# status.
+. "$(dirname "$0")/../lib.sh"
 bdf=$1
 shift
-export TMPDIR=/tmp
-if ! bash "$SELFTESTS/vfio/setup.sh" "$bdf" > /tmp/with-vfio.log 2>&1; then
-	echo "TAP version 13"; echo "1..1"
-	echo "not ok 1 bind $bdf to vfio-pci"
-	sed 's/^/# /' /tmp/with-vfio.log
+if ! tb_bind "$bdf" > /tmp/with-vfio.diag; then
+	tap_start
+	tap_result fail "bind $bdf to vfio-pci"
+	cat /tmp/with-vfio.diag
+	tap_end
 	exit 1
 fi
 "$@"
 rc=$?
-bash "$SELFTESTS/vfio/cleanup.sh" > /dev/null 2>&1
+tb_unbind "$bdf" > /dev/null
 exit $rc

@@ -5,18 +5,20 @@
 #
 #   BDF=0000:03:00.0 BLK=/dev/nvme0n1 tools/vfio-p2p/tests/guest-test.sh
 #
-# BDF   a device bound to vfio-pci with a 2 MiB-aligned memory BAR (ivshmem
-#       1af4:1110: BAR2, 256 MiB, RAM-backed, so the CPU can check the data)
-# BAR   that BAR (default 2)
+# BDF   a device bound to vfio-pci with a 2 MiB-aligned memory BAR (in the
+#       test bed the ivshmem device: RAM-backed, so the CPU can check the data)
+# BAR   that BAR (default: $SHM_BAR of the test bed's guest environment)
 # BLK   a block device to read from (read only; nothing is written)
+# N     bytes per read (default: $READ_BUF of the guest environment)
 # VFIO_P2P  the binary (default: ../vfio-p2p next to this script)
 #
-# Needs root. Prints TAP; exit 0 if all passed, 1 if not, 4 if it cannot
-# run here (skip).
+# Needs root. Prints TAP (with the test bed's testbed/guest/lib.sh); exit 0
+# if all passed, 1 if not, 4 if it cannot run here (skip).
 
-BAR=${BAR:-2}
+. "$(dirname "$0")/../../../testbed/guest/lib.sh" || exit 1
+BAR=${BAR:-$SHM_BAR}
 V=${VFIO_P2P:-$(cd "$(dirname "$0")/.." && pwd)/vfio-p2p}
-N=$((4 << 20))		# bytes per read
+N=${N:-$READ_BUF}
 T=$(mktemp -d "${TMPDIR:-/tmp}/vfio-p2p-guest.XXXXXX") || exit 1
 PIDS=()
 
@@ -30,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "TAP version 13"
+tap_start
 skip_all() {
 	echo "1..0 # SKIP $*"
 	exit 4
@@ -45,22 +47,14 @@ fi
 [ "$(basename "$(readlink "/sys/bus/pci/devices/$BDF/driver")")" = vfio-pci ] ||
 	skip_all "$BDF is not bound to vfio-pci"
 
-n=0
-nfail=0
 ok() {	# ok CONDITION-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		nfail=$((nfail + 1))
-	fi
+	tap_status "$1" "$2"
 }
 check() {	# check DESCRIPTION COMMAND...: ok if COMMAND succeeds
 	local d=$1
 	shift
 	"$@" >/dev/null 2>&1
-	ok $? "$d"
+	tap_status $? "$d"
 }
 show() {	# show FILE: a file as TAP comments
 	sed 's/^/# /' "$1"
@@ -227,6 +221,4 @@ show "$T/e4"
 [ $rc = 1 ] && grep -q "^not ok 1 " "$T/e4"
 ok $? "bounce fails while the device is open for a registration"
 
-echo "1..$n"
-echo "# $((n - nfail)) passed, $nfail failed"
-[ $nfail = 0 ]
+tap_end
