@@ -27,88 +27,15 @@
 #include "hard.h"
 #include "pattern.h"
 
-static pthread_mutex_t tap_lock = PTHREAD_MUTEX_INITIALIZER;
-static int tap_n, tap_failed, tap_skipped;
-
-static void tap_line(const char *prefix, const char *fmt, va_list ap,
-		     const char *suffix)
-{
-	pthread_mutex_lock(&tap_lock);
-	printf("%s %d ", prefix, ++tap_n);
-	vprintf(fmt, ap);
-	printf("%s\n", suffix);
-	fflush(stdout);
-	pthread_mutex_unlock(&tap_lock);
-}
-
-void tap_ok(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tap_line(ok ? "ok" : "not ok", fmt, ap, "");
-	va_end(ap);
-	if (!ok)
-		__atomic_add_fetch(&tap_failed, 1, __ATOMIC_RELAXED);
-}
-
-void tap_skip(const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&tap_lock);
-	printf("ok %d # SKIP ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	tap_skipped++;
-	pthread_mutex_unlock(&tap_lock);
-}
-
-void tap_note(const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&tap_lock);
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	pthread_mutex_unlock(&tap_lock);
-}
-
 void tap_metric(const char *name, const char *fmt, ...)
 {
+	char buf[256];
 	va_list ap;
 
-	pthread_mutex_lock(&tap_lock);
-	printf("# metric %s=", name);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	pthread_mutex_unlock(&tap_lock);
-}
-
-int tap_failures(void)
-{
-	return __atomic_load_n(&tap_failed, __ATOMIC_RELAXED);
-}
-
-int tap_finish(void)
-{
-	printf("1..%d\n", tap_n);
-	fflush(stdout);
-	if (tap_failed)
-		return 1;
-	if (tap_n && tap_skipped == tap_n)
-		return HARD_SKIP;
-	return 0;
+	tb_diag("metric %s=%s", name, buf);
 }
 
 double now(void)
@@ -329,6 +256,8 @@ static void fail_attr_set(struct fail_nth *f, const char *path,
 		f->nr_saved++;
 }
 
+#define FAIL_PAGE_ALLOC "/sys/kernel/debug/fail_page_alloc/"
+
 int fail_nth_init(struct fail_nth *f)
 {
 	char path[128];
@@ -344,24 +273,35 @@ int fail_nth_init(struct fail_nth *f)
 		return -errno;
 
 	/*
-	 * Sleeping allocations are fault points too, and a forced failure
-	 * must not print: the console is scanned for backtraces.
-	 *
-	 * fail_page_alloc keeps its min-order of 1, so order-0 page
-	 * allocations are never failed: memory hotplug on x86 allocates the
-	 * direct map's page tables with alloc_low_pages(), whose GFP_ATOMIC
-	 * result phys_pmd_init() and friends use unchecked (not the series'
-	 * code, and a NULL dereference), and a failed vmemmap base page is
-	 * reported with a backtrace by warn_alloc().
+	 * Sleeping allocations are fault points too, and so are the ones
+	 * with __GFP_HIGHMEM, and a forced failure must not print: the
+	 * console is scanned for backtraces.  min-order is saved here and
+	 * set by fail_nth_order0().
 	 */
 	fail_attr_set(f, "/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
 	fail_attr_set(f, "/sys/kernel/debug/failslab/verbose", "0");
-	fail_attr_set(f, "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
-	fail_attr_set(f, "/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	fail_attr_set(f, FAIL_PAGE_ALLOC "ignore-gfp-wait", "N");
+	fail_attr_set(f, FAIL_PAGE_ALLOC "ignore-gfp-highmem", "N");
+	fail_attr_set(f, FAIL_PAGE_ALLOC "verbose", "0");
+	fail_attr_set(f, FAIL_PAGE_ALLOC "min-order", "1");
 	fail_attr_set(f, "/sys/kernel/debug/fail_usercopy/verbose", "0");
 	fail_attr_set(f, "/sys/kernel/debug/fail_futex/verbose", "0");
 	fail_attr_set(f, "/sys/kernel/debug/fail_function/verbose", "0");
 	return 0;
+}
+
+void fail_nth_verbose(struct fail_nth *f, int level)
+{
+	char val[4];
+
+	snprintf(val, sizeof(val), "%d", level);
+	write_file("/sys/kernel/debug/failslab/verbose", val);
+	write_file(FAIL_PAGE_ALLOC "verbose", val);
+}
+
+int fail_nth_order0(struct fail_nth *f, bool on)
+{
+	return write_file(FAIL_PAGE_ALLOC "min-order", on ? "0" : "1");
 }
 
 void fail_nth_exit(struct fail_nth *f)
@@ -379,6 +319,7 @@ void fail_nth_arm(struct fail_nth *f, unsigned int n)
 	char buf[16];
 	int len;
 
+	f->armed = n;
 	len = snprintf(buf, sizeof(buf), "%u", n);
 	VFIO_ASSERT_EQ(pwrite(f->fd, buf, len, 0), (ssize_t)len);
 }
@@ -392,8 +333,14 @@ bool fail_nth_disarm(struct fail_nth *f)
 	VFIO_ASSERT_GT(ret, 0, "read fail-nth\n");
 	VFIO_ASSERT_EQ(pwrite(f->fd, "0", 1, 0), 1);
 
-	/* The count left: 0 once the fault point was reached */
-	return strtoul(buf, NULL, 10) == 0;
+	/* The count left: 0 once the Nth fault point was reached */
+	f->left = strtoul(buf, NULL, 10);
+	return f->left == 0;
+}
+
+unsigned int fail_nth_passed(const struct fail_nth *f)
+{
+	return f->armed - f->left;
 }
 
 /* A VFIO_DEVICE_FEATURE buffer with room for a small payload */
@@ -519,60 +466,6 @@ int blk_open(const char *path, u64 *size)
 		return -ENOTBLK;
 	}
 	return fd;
-}
-
-int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-static const char *const bug_patterns[] = {
-	"WARNING:", "BUG:", "Oops", "KASAN", "UBSAN", "general protection",
-	"possible circular locking", "possible recursive locking",
-	"inconsistent lock state", "suspicious RCU usage",
-	"DEBUG_LOCKS_WARN_ON", "blocked for more than", "soft lockup",
-	"unreferenced object",
-};
-
-void kmsg_scan(int fd, struct kmsg_counts *c)
-{
-	char rec[2048], *msg;
-	ssize_t len;
-	size_t i;
-
-	if (fd < 0)
-		return;
-	for (;;) {
-		len = read(fd, rec, sizeof(rec) - 1);
-		if (len < 0 && errno == EPIPE)
-			continue;	/* overwritten records: go on */
-		if (len <= 0)
-			break;
-		rec[len] = '\0';
-		msg = strchr(rec, ';');
-		msg = msg ? msg + 1 : rec;
-		msg[strcspn(msg, "\n")] = '\0';
-
-		if (strstr(msg, "allocation failure") ||
-		    strstr(msg, "vmalloc error") ||
-		    strstr(msg, "alloc failure")) {
-			c->alloc++;
-			continue;
-		}
-		for (i = 0; i < ARRAY_SIZE(bug_patterns); i++) {
-			if (!strstr(msg, bug_patterns[i]))
-				continue;
-			if (!c->bugs++)
-				snprintf(c->first_bug, sizeof(c->first_bug),
-					 "%.*s", (int)sizeof(c->first_bug) - 1,
-					 msg);
-			break;
-		}
-	}
 }
 
 bool blk_has_pattern(int fd)

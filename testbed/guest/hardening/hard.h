@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Shared helpers of the P2P registration hardening tests: TAP output,
- * metrics, SIGBUS-safe memory access from any thread, fault injection with
- * fail-nth, and thin wrappers around the p2p selftest helpers.
+ * Shared helpers of the P2P registration hardening tests: metrics,
+ * SIGBUS-safe memory access from any thread, fault injection with fail-nth,
+ * and thin wrappers around the p2p selftest helpers.  TAP output and the
+ * kernel-report check are the guest tests' C helper's (testbed/guest/lib/tb.h).
  */
 #ifndef HARDENING_HARD_H
 #define HARDENING_HARD_H
@@ -17,18 +18,11 @@
 #include <libvfio.h>
 
 #include "vfio_p2p.h"
+#include "tb.h"
 
-#define HARD_SKIP	4	/* exit status of a program that skipped */
-
-/* TAP: one line per check, the plan is printed by tap_finish() */
-void tap_ok(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tap_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "# metric NAME=VALUE", which hardening-report.sh sums */
 void tap_metric(const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Print the plan; the exit status: 0, 1 if a check failed, 4 if all skipped */
-int tap_finish(void);
-int tap_failures(void);
 
 double now(void);
 void msleep(unsigned int ms);
@@ -56,10 +50,16 @@ void settle_memory(void);
 
 /*
  * Fault injection with /proc/self/task/TID/fail-nth: the Nth fault point
- * that the calling thread passes after fail_nth_arm(N) fails.
+ * that the calling thread passes after fail_nth_arm(N) fails.  Fault
+ * points are the slab allocations (failslab) and the page allocations
+ * (fail_page_alloc) of the calling thread, sleeping or not, that do not
+ * have __GFP_NOFAIL; page allocations of order 0 only after
+ * fail_nth_order0(f, true).
  */
 struct fail_nth {
 	int fd;
+	unsigned int armed;	/* N of the last fail_nth_arm() */
+	unsigned int left;	/* what fail-nth read at the last disarm */
 	int nr_saved;
 	struct {
 		char path[128];
@@ -69,9 +69,15 @@ struct fail_nth {
 /* 0, or -ENOENT without CONFIG_FAULT_INJECTION (skip) */
 int fail_nth_init(struct fail_nth *f);
 void fail_nth_exit(struct fail_nth *f);
+/* verbose of failslab and fail_page_alloc: 2 logs a backtrace per fault */
+void fail_nth_verbose(struct fail_nth *f, int level);
+/* Fail order-0 page allocations too (fail_page_alloc min-order 0) */
+int fail_nth_order0(struct fail_nth *f, bool on);
 void fail_nth_arm(struct fail_nth *f, unsigned int n);
 /* Disarm; true if the armed fault was injected */
 bool fail_nth_disarm(struct fail_nth *f);
+/* Fault points passed between the last arm and disarm */
+unsigned int fail_nth_passed(const struct fail_nth *f);
 
 /*
  * VFIO_DEVICE_FEATURE calls that allocate nothing in userspace, so that no
@@ -95,19 +101,6 @@ u64 bar_phys(const char *bdf, u32 bar);
 int blk_open(const char *path, u64 *size);
 /* The block device holds the testbed's data image (pattern.h) */
 bool blk_has_pattern(int fd);
-
-/*
- * What the kernel logged since kmsg_open() or the last kmsg_scan(): reports
- * that mean a bug (WARN, BUG, KASAN, lockdep...) and allocation failure
- * reports (warn_alloc(): expected when allocations are failed on purpose).
- */
-struct kmsg_counts {
-	unsigned int bugs;
-	unsigned int alloc;
-	char first_bug[160];
-};
-int kmsg_open(void);
-void kmsg_scan(int fd, struct kmsg_counts *c);
 
 /* The nvme driver's I/O timeout in seconds: the bound on a reset under I/O */
 unsigned int nvme_io_timeout(void);

@@ -1,16 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hard_faults [-m MAX] [-s SIZE] [-p PASSES] [-w] BDF: fault injection into
- * P2P registration.
+ * hard_faults [-m MAX] [-s SIZE] [-p PASSES] [-w] [-0] [-V] BDF: fault
+ * injection into P2P registration.  -V logs the backtrace of every fault
+ * injected in the teardown sweeps (fail_page_alloc and failslab verbose 2).
  *
- * With /proc/self/task/TID/fail-nth, fail the Nth fault point (slab and
- * page allocations) that a VFIO_DEVICE_FEATURE_P2P_REGISTER ioctl passes,
- * for N = 1, 2, ... until the ioctl runs through without reaching the Nth
- * point and succeeds. After each failure the ioctl must have failed with
- * an error that is not about the state of the device, GET must say
+ * With /proc/self/task/TID/fail-nth, fail the Nth fault point that a
+ * VFIO_DEVICE_FEATURE_P2P_REGISTER ioctl passes, for N = 1, 2, ... until
+ * the ioctl runs through without reaching the Nth point and succeeds.  The
+ * fault points are the slab allocations and the page allocations of order
+ * 1 and more of the calling thread (FAILSLAB, FAIL_PAGE_ALLOC; sleeping
+ * ones included).  After each failure the ioctl must have failed with
+ * ENOMEM, the one errno the UAPI documents for an allocation failure
+ * (include/uapi/linux/vfio.h: "ENOMEM and other errors from creating the
+ * struct pages"; an allocation that fails is ENOMEM there), GET must say
  * unregistered, p2pmem must be absent, and an immediate register must
  * succeed with all of the range available (so nothing leaked: no claim on
  * the BAR, no pages of the pool, no sysfs group) and unregister again.
+ *
+ * Order-0 page allocations are not failed in the register sweeps unless
+ * -0 is given: memory hotplug on x86 allocates the page tables of the
+ * direct map of the new range with alloc_low_page() (GFP_ATOMIC, order 0),
+ * and phys_pud_init() and friends use the result unchecked, so an
+ * injected failure there is a NULL dereference in the kernel (not the
+ * series' code).  Every other sweep fails order-0 allocations too.
  *
  * The fault points of a call are not the same from one call to the next
  * (KASAN's stack depot and kmemleak allocate when they first see a stack,
@@ -20,10 +32,21 @@
  * The same sweep then runs over the other paths that a failure can leave
  * half done: the VFIO mmap() of the BAR and the DMABUF export (a leaked
  * mmap count or DMABUF list entry makes every later register fail with
- * EBUSY), the mmap() of p2pmem/allocate (a leaked page or pgmap reference
- * shows in "available" or makes the unregister wait forever), and the
- * teardown paths, unregister and VFIO_DEVICE_RESET, which must end the
- * registration whatever fails inside them.
+ * EBUSY), and the mmap() of p2pmem/allocate (a leaked page or pgmap
+ * reference shows in "available" or makes the unregister wait forever).
+ * Every sweep must inject at least one fault.
+ *
+ * The teardown paths, unregister and VFIO_DEVICE_RESET, allocate nothing
+ * while the BAR is the only registered one: pci_p2pdma_remove_resource()
+ * only frees (memunmap_pages(), the pool, the sysfs group).  They allocate
+ * when another BAR of the device stays registered: the p2pmem sysfs group
+ * is then removed and created again for the remaining range.  So the
+ * teardown sweeps run with a granule of another registrable BAR of the
+ * device registered (if it has one), and each first counts the fault
+ * points that a fault-free teardown passes: with none there is nothing to
+ * inject, and the sweep is left out (a TAP comment says so) rather than
+ * passing.  A teardown that hits a fault must still end the registration
+ * of the BAR and must not fail.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,14 +61,15 @@
 
 static unsigned int max_steps = 3000;
 static struct fail_nth fnth;
-static int kmsg_fd = -1;
+static bool verbose_teardown;
 
-/* Errors that mean the failure was blamed on the state of the device */
-static bool state_errno(int err)
+static struct tb_kmsg kmsg;
+static bool kmsg_ok;
+
+/* What the UAPI documents for a failed allocation */
+static bool alloc_errno(int err)
 {
-	return err == EEXIST || err == EBUSY || err == EINVAL ||
-	       err == ENOENT || err == EPERM || err == EOPNOTSUPP ||
-	       err == EIO || err == ENOTTY;
+	return err == ENOMEM;
 }
 
 #define NR_ERRNO 160
@@ -55,13 +79,15 @@ struct sweep {
 	unsigned int injected;		/* faults injected */
 	unsigned int failed;		/* ... that made the operation fail */
 	unsigned int absorbed;		/* ... that it recovered from */
-	unsigned int bad_errno;		/* failed with a state errno */
+	unsigned int bad_errno;		/* failed with another errno */
 	unsigned int dirty;		/* left a registration or p2pmem */
 	unsigned int after_bad;		/* the next fault-free use failed */
 	unsigned int absorbed_bad;	/* succeeded, but inconsistently */
 	unsigned int errs[NR_ERRNO];
 	unsigned int bugs;		/* kernel reports of a bug */
 	unsigned int alloc_reports;	/* allocation failure reports */
+	unsigned int other_bad;		/* the other BAR lost its p2pmem */
+	bool dropped;			/* no fault point to inject at */
 	bool finished;			/* reached a fault-free run */
 	bool final_ok;			/* ... which succeeded */
 	double seconds;
@@ -74,7 +100,7 @@ static void sweep_count(struct sweep *s, int ret)
 	s->failed++;
 	if (err > 0 && err < NR_ERRNO)
 		s->errs[err]++;
-	if (state_errno(err))
+	if (!alloc_errno(err))
 		s->bad_errno++;
 }
 
@@ -100,16 +126,26 @@ static void sweep_step(struct sweep *s, bool injected, bool ok, int ret)
 /* Pin what the kernel logged on fault @n of @s */
 static void sweep_kmsg(struct sweep *s, unsigned int n)
 {
-	struct kmsg_counts c = {};
+	unsigned int before = kmsg.reports, alloc = kmsg.alloc_reports;
+	int ret;
 
-	kmsg_scan(kmsg_fd, &c);
-	s->alloc_reports += c.alloc;
-	if (!c.bugs)
+	if (!kmsg_ok)
+		return;
+	ret = tb_kmsg_scan(&kmsg);
+	s->alloc_reports += kmsg.alloc_reports - alloc;
+	if (ret < 0) {
+		tb_diag("%s: fault %u: kernel log check: %s", s->name, n,
+			kmsg.why);
+		s->bugs++;
+		kmsg_ok = false;
+		return;
+	}
+	if (!ret)
 		return;
 	if (!s->bugs)
-		tap_note("%s: fault %u made the kernel report: %s", s->name, n,
-			 c.first_bug);
-	s->bugs += c.bugs;
+		tb_diag("%s: fault %u made the kernel report: %s", s->name, n,
+			before ? "(see the first report above)" : kmsg.first);
+	s->bugs += ret;
 }
 
 static const char *sweep_errnos(struct sweep *s)
@@ -142,6 +178,7 @@ static void sweep_add(struct sweep *total, const struct sweep *one)
 	total->dirty += one->dirty;
 	total->after_bad += one->after_bad;
 	total->absorbed_bad += one->absorbed_bad;
+	total->other_bad += one->other_bad;
 	total->bugs += one->bugs;
 	total->alloc_reports += one->alloc_reports;
 	for (e = 0; e < NR_ERRNO; e++)
@@ -155,28 +192,32 @@ static void sweep_add(struct sweep *total, const struct sweep *one)
 
 static void sweep_report(struct sweep *s)
 {
-	tap_note("%s: %u faults injected in %.1fs: %u failed (%s), %u absorbed",
-		 s->name, s->injected, s->seconds, s->failed, sweep_errnos(s),
-		 s->absorbed);
+	if (s->dropped)
+		return;
+	tb_diag("%s: %u faults injected in %.1fs: %u failed (%s), %u absorbed",
+		s->name, s->injected, s->seconds, s->failed, sweep_errnos(s),
+		s->absorbed);
 	tap_metric(s->name, "%u", s->injected);
 	if (s->alloc_reports)
-		tap_note("%s: %u allocation failure reports (warn_alloc) in the kernel log, expected when allocations fail",
-			 s->name, s->alloc_reports);
-	tap_ok(s->finished && s->final_ok,
-	       "%s: sweep reached a fault-free run that succeeded after %u faults",
-	       s->name, s->injected);
-	tap_ok(!s->bad_errno,
-	       "%s: every failure returned an allocation error, not a state error (%s)",
-	       s->name, sweep_errnos(s));
-	tap_ok(!s->dirty,
-	       "%s: no failure left a registration, p2pmem or an unbalanced state (%u did)",
-	       s->name, s->dirty);
-	tap_ok(!s->after_bad && !s->absorbed_bad,
-	       "%s: the fault-free register after each fault succeeded with the whole range available (%u+%u did not)",
-	       s->name, s->after_bad, s->absorbed_bad);
-	tap_ok(!s->bugs,
-	       "%s: no injected fault made the kernel WARN, BUG or the like (%u reports)",
-	       s->name, s->bugs);
+		tb_diag("%s: %u allocation failure reports (warn_alloc) in the kernel log, expected when allocations fail",
+			s->name, s->alloc_reports);
+	tb_ok(s->injected > 0, "%s: the sweep injected faults (%u)", s->name,
+	      s->injected);
+	tb_ok(s->finished && s->final_ok,
+	      "%s: sweep reached a fault-free run that succeeded after %u faults",
+	      s->name, s->injected);
+	tb_ok(!s->bad_errno,
+	      "%s: every failure returned ENOMEM (%s)", s->name,
+	      sweep_errnos(s));
+	tb_ok(!s->dirty,
+	      "%s: no failure left a registration, p2pmem or an unbalanced state (%u did)",
+	      s->name, s->dirty);
+	tb_ok(!s->after_bad && !s->absorbed_bad,
+	      "%s: the fault-free register after each fault succeeded with the whole range available (%u+%u did not)",
+	      s->name, s->after_bad, s->absorbed_bad);
+	tb_ok(!s->bugs,
+	      "%s: no injected fault made the kernel WARN, BUG or the like (%u report lines)",
+	      s->name, s->bugs);
 }
 
 /*
@@ -234,13 +275,13 @@ static void sweep_register(struct p2p_dev *d, struct sweep *s, u64 offset,
 
 		sweep_count(s, ret);
 		if (!p2p_clean(d)) {
-			tap_note("%s: fault %u: %s left state behind",
+			tb_diag("%s: fault %u: %s left state behind",
 				 s->name, n, errname(-ret));
 			s->dirty++;
 			p2p_unregister(d->fd, d->bar);
 		}
 		if (!register_roundtrip(d, offset, want)) {
-			tap_note("%s: fault %u: the next register failed",
+			tb_diag("%s: fault %u: the next register failed",
 				 s->name, n);
 			s->after_bad++;
 			p2p_unregister(d->fd, d->bar);
@@ -275,7 +316,7 @@ static void sweep_vfio_mmap(struct p2p_dev *d, struct sweep *s)
 
 		/* The mmap is gone: the BAR must not count as mapped */
 		if (!register_roundtrip(d, 0, P2P_GRANULE)) {
-			tap_note("%s: fault %u: register after munmap failed",
+			tb_diag("%s: fault %u: register after munmap failed",
 				 s->name, n);
 			s->after_bad++;
 			p2p_unregister(d->fd, d->bar);
@@ -306,7 +347,7 @@ static void sweep_dmabuf(struct p2p_dev *d, struct sweep *s)
 
 		/* The DMABUF is released: the BAR must not count as exported */
 		if (!register_roundtrip(d, 0, P2P_GRANULE)) {
-			tap_note("%s: fault %u: register after the DMABUF was closed failed",
+			tb_diag("%s: fault %u: register after the DMABUF was closed failed",
 				 s->name, n);
 			s->after_bad++;
 			p2p_unregister(d->fd, d->bar);
@@ -357,7 +398,7 @@ static void sweep_p2pmem_mmap(struct p2p_dev *d, struct sweep *s)
 
 		/* Every page went back to the pool */
 		if (p2pmem_attr(d->bdf, "available") != P2P_GRANULE) {
-			tap_note("%s: fault %u: available %lld after munmap",
+			tb_diag("%s: fault %u: available %lld after munmap",
 				 s->name, n,
 				 (long long)p2pmem_attr(d->bdf, "available"));
 			s->dirty++;
@@ -378,38 +419,135 @@ out:
 
 enum teardown { TD_UNREGISTER, TD_RESET };
 
+/* Another BAR of the device that can be registered, or -1 */
+static int other_bar = -1;
+
+static int find_other_bar(struct p2p_dev *d)
+{
+	u32 bar;
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		if (bar == d->bar)
+			continue;
+		if (raw_p2p_set(d->fd, bar, 0, 0, P2P_GRANULE))
+			continue;
+		p2p_unregister(d->fd, bar);
+		return bar;
+	}
+	return -1;
+}
+
+static bool bar_unregistered(struct p2p_dev *d, u32 bar)
+{
+	struct vfio_device_feature_p2p_register get;
+
+	return !p2p_get(d->fd, bar, &get) && !get.flags && !get.size;
+}
+
+/* The other BAR is registered and its p2pmem files are there */
+static bool other_shows(struct p2p_dev *d)
+{
+	return p2p_registered(d->fd, other_bar) &&
+	       p2pmem_attr(d->bdf, "size") == P2P_GRANULE &&
+	       p2pmem_attr(d->bdf, "available") == P2P_GRANULE;
+}
+
+/* Pages mapped before the teardown: more than a TLB gather batch holds */
+#define TD_PAGES	16
+
+/*
+ * Register (the other BAR first, if there is one) and map; then the
+ * teardown with fail-nth armed at @n (0: not armed).  Return the
+ * teardown's result; *@map is the mapping, to check and unmap.
+ */
+static int teardown_once(struct p2p_dev *d, enum teardown how,
+			 unsigned int n, void **map, bool *injected)
+{
+	size_t len = TD_PAGES * d->page, k;
+	int ret;
+
+	*map = MAP_FAILED;
+	*injected = false;
+	if (other_bar >= 0 && !p2p_registered(d->fd, other_bar) &&
+	    raw_p2p_set(d->fd, other_bar, 0, 0, P2P_GRANULE))
+		return -EAGAIN;
+	if (raw_p2p_set(d->fd, d->bar, 0, 0, P2P_GRANULE))
+		return -EAGAIN;
+	*map = p2pmem_mmap(d->bdf, len, MAP_SHARED, 0);
+	if (*map != MAP_FAILED)
+		for (k = 0; k < len; k += d->page)
+			sigbus_on(*map + k, true);
+
+	fail_nth_arm(&fnth, n ? n : 1U << 30);
+	if (how == TD_UNREGISTER)
+		ret = raw_p2p_set(d->fd, d->bar, VFIO_DEVICE_P2P_UNREGISTER,
+				  0, 0);
+	else
+		ret = raw_reset(d->fd);
+	*injected = fail_nth_disarm(&fnth);
+	return ret;
+}
+
 /* A teardown that hits a fault must still end the registration */
 static void sweep_teardown(struct p2p_dev *d, struct sweep *s,
 			   enum teardown how)
 {
+	const char *what = how == TD_UNREGISTER ? "unregister" : "VFIO_DEVICE_RESET";
+	size_t len = TD_PAGES * d->page;
 	double t0 = now();
-	unsigned int n = 0;
-	bool injected;
+	unsigned int n = 0, points = 0;
+	bool injected, bar_ok, other_ok;
+	int k;
 	void *map;
 	int ret;
 
+	/*
+	 * How many fault points does a fault-free teardown pass, without
+	 * and with order-0 pages?  The sweep fails order-0 pages too.
+	 */
+	for (k = 0; k < 2; k++) {
+		fail_nth_order0(&fnth, k);
+		ret = teardown_once(d, how, 0, &map, &injected);
+		points = fail_nth_passed(&fnth);
+		if (map != MAP_FAILED)
+			munmap(map, len);
+		vfio_pci_cmd_set(d->device, PCI_COMMAND_MEMORY);
+		p2p_unregister(d->fd, d->bar);
+		if (ret == -EAGAIN) {
+			tb_ok(false, "%s: set up a registration to tear down",
+			      s->name);
+			s->dropped = true;
+			return;
+		}
+		tb_diag("%s: a fault-free %s of a BAR with %u mapped pages, %s, passes %u fault points (%s)",
+			s->name, what, TD_PAGES,
+			other_bar >= 0 ? "another BAR registered" :
+			"the only registered BAR (the device has no other)",
+			points, k ? "slab, pages of any order" :
+			"slab, pages of order 1 and more");
+	}
+	if (!points) {
+		tb_diag("%s: nothing to inject: sweep left out", s->name);
+		s->dropped = true;
+		if (other_bar >= 0)
+			p2p_unregister(d->fd, other_bar);
+		return;
+	}
+
+	if (verbose_teardown)
+		fail_nth_verbose(&fnth, 2);
 	for (n = 1; n <= max_steps; n++) {
 		sweep_kmsg(s, n - 1);
-		if (raw_p2p_set(d->fd, d->bar, 0, 0, P2P_GRANULE)) {
+		ret = teardown_once(d, how, n, &map, &injected);
+		if (ret == -EAGAIN) {
 			s->after_bad++;
 			break;
 		}
-		map = p2pmem_mmap(d->bdf, d->page, MAP_SHARED, 0);
-		if (map != MAP_FAILED)
-			sigbus_on(map, true);
-
-		fail_nth_arm(&fnth, n);
-		if (how == TD_UNREGISTER)
-			ret = raw_p2p_set(d->fd, d->bar,
-					  VFIO_DEVICE_P2P_UNREGISTER, 0, 0);
-		else
-			ret = raw_reset(d->fd);
-		injected = fail_nth_disarm(&fnth);
 
 		if (injected)
 			s->injected++;
 		if (ret && how == TD_UNREGISTER) {
-			/* Nothing in the teardown may fail */
+			/* Nothing in the unregister may fail */
 			sweep_count(s, ret);
 			s->bad_errno++;
 			p2p_unregister(d->fd, d->bar);
@@ -420,16 +558,36 @@ static void sweep_teardown(struct p2p_dev *d, struct sweep *s,
 			s->absorbed++;
 		}
 
-		if (!p2p_clean(d) ||
-		    (map != MAP_FAILED && !sigbus_on(map, false))) {
-			tap_note("%s: fault %u: registration or mapping survived (ret %s)",
-				 s->name, n, errname(-ret));
+		bar_ok = bar_unregistered(d, d->bar) &&
+			 (map == MAP_FAILED || sigbus_on(map, false));
+		if (!bar_ok) {
+			tb_diag("%s: fault %u: registration or mapping survived (ret %s)",
+				s->name, n, errname(-ret));
 			s->dirty++;
 			p2p_unregister(d->fd, d->bar);
 		}
 		if (map != MAP_FAILED)
-			munmap(map, d->page);
+			munmap(map, len);
 		vfio_pci_cmd_set(d->device, PCI_COMMAND_MEMORY);
+
+		/*
+		 * An unregister leaves the other BAR registered, and its
+		 * p2pmem files must be back; a reset ends both.
+		 */
+		if (other_bar >= 0) {
+			other_ok = how == TD_UNREGISTER ? other_shows(d) :
+				   bar_unregistered(d, other_bar);
+			if (!other_ok) {
+				if (!s->other_bad)
+					tb_diag("%s: fault %u: the other BAR%d is %s, p2pmem size %lld",
+						s->name, n, other_bar,
+						p2p_registered(d->fd, other_bar) ?
+						"registered" : "unregistered",
+						(long long)p2pmem_attr(d->bdf, "size"));
+				s->other_bad++;
+				p2p_unregister(d->fd, other_bar);
+			}
+		}
 
 		if (!injected) {
 			s->finished = true;
@@ -437,15 +595,26 @@ static void sweep_teardown(struct p2p_dev *d, struct sweep *s,
 			break;
 		}
 	}
+	if (verbose_teardown)
+		fail_nth_verbose(&fnth, 0);
+	if (other_bar >= 0)
+		p2p_unregister(d->fd, other_bar);
 	sweep_kmsg(s, n);
 	s->seconds = now() - t0;
 }
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-m MAX_STEPS] [-s SIZE] [-p PASSES] [-w] BDF\n",
+	fprintf(stderr, "usage: %s [-m MAX_STEPS] [-s SIZE] [-p PASSES] [-w] [-0] [-V] BDF\n",
 		prog);
 	exit(2);
+}
+
+/* Order-0 page allocations are fault points in the sweeps that follow */
+static void order0(bool on)
+{
+	if (fail_nth_order0(&fnth, on))
+		tb_ok(false, "fail_page_alloc/min-order: set to %d", !on);
 }
 
 int main(int argc, char *argv[])
@@ -457,14 +626,16 @@ int main(int argc, char *argv[])
 	struct sweep pmmap = { .name = "faults_p2pmem_mmap" };
 	struct sweep unreg = { .name = "faults_unregister" };
 	struct sweep reset = { .name = "faults_reset" };
+	const char *fbegin = getenv("FAULTS_BEGIN");
+	const char *fend = getenv("FAULTS_END");
 	unsigned int passes = 3, pass;
+	bool whole = false, reg_order0 = false;
 	u64 size = P2P_GRANULE;
-	bool whole = false;
 	struct p2p_dev d;
 	const char *why;
 	int opt, ret;
 
-	while ((opt = getopt(argc, argv, "m:s:p:w")) != -1) {
+	while ((opt = getopt(argc, argv, "m:s:p:w0V")) != -1) {
 		switch (opt) {
 		case 'm':
 			max_steps = strtoul(optarg, NULL, 0);
@@ -478,6 +649,12 @@ int main(int argc, char *argv[])
 		case 'p':
 			passes = strtoul(optarg, NULL, 0);
 			break;
+		case '0':
+			reg_order0 = true;
+			break;
+		case 'V':
+			verbose_teardown = true;
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -485,35 +662,56 @@ int main(int argc, char *argv[])
 	if (optind != argc - 1)
 		usage(argv[0]);
 
-	printf("TAP version 13\n");
+	tb_start();
 	sigbus_init();
 
 	ret = fail_nth_init(&fnth);
 	if (ret) {
-		tap_skip("fault injection: /proc/self/fail-nth: %s (CONFIG_FAULT_INJECTION?)",
-			 strerror(-ret));
-		return tap_finish();
+		tb_skip("fault injection: /proc/self/fail-nth: %s (CONFIG_FAULT_INJECTION?)",
+			strerror(-ret));
+		return tb_end();
 	}
 
-	kmsg_fd = kmsg_open();
 	why = p2p_dev_open(&d, argv[optind]);
 	if (why) {
-		tap_skip("%s", why);
+		tb_skip("%s", why);
 		fail_nth_exit(&fnth);
-		return tap_finish();
+		return tb_end();
 	}
 	if (!p2p_clean(&d)) {
-		tap_ok(false, "device starts unregistered");
+		tb_ok(false, "device starts unregistered");
+		goto out;
+	}
+	other_bar = find_other_bar(&d);
+	if (!p2p_clean(&d)) {
+		tb_ok(false, "device unregistered after looking for another registrable BAR");
 		goto out;
 	}
 
+	/*
+	 * The allocation failure reports of this program are expected: open
+	 * the window of splat.sh's console_reports, and follow the kernel
+	 * log from here.
+	 */
+	if (!fbegin || !fend) {
+		tb_ok(false, "FAULTS_BEGIN and FAULTS_END in the environment (testbed/splat.sh, exported by the guest init)");
+		goto out;
+	}
+	tb_kmsg_mark("%s (hard_faults)", fbegin);
+	kmsg_ok = !tb_kmsg_follow(&kmsg, true);
+	tb_ok(kmsg_ok, "kernel log followed from the start of the injection%s%s",
+	      kmsg_ok ? "" : ": ", kmsg_ok ? "" : kmsg.why);
+
+	order0(reg_order0);
+	if (reg_order0)
+		tb_diag("register sweeps fail order-0 page allocations too (-0)");
 	for (pass = 0; pass < passes; pass++) {
 		struct sweep one = { .name = "faults_register" };
 
 		sweep_register(&d, &one, 0, size);
-		tap_note("register pass %u: %u faults, %u failed, %u absorbed, %u kernel reports",
-			 pass + 1, one.injected, one.failed, one.absorbed,
-			 one.bugs);
+		tb_diag("register pass %u: %u faults, %u failed, %u absorbed, %u kernel report lines",
+			pass + 1, one.injected, one.failed, one.absorbed,
+			one.bugs);
 		sweep_add(&reg, &one);
 	}
 	sweep_report(&reg);
@@ -528,6 +726,7 @@ int main(int argc, char *argv[])
 		sweep_report(&reg_bar);
 	}
 
+	order0(true);
 	sweep_vfio_mmap(&d, &vmmap);
 	sweep_report(&vmmap);
 
@@ -535,7 +734,7 @@ int main(int argc, char *argv[])
 	if (ret >= 0)
 		close(ret);
 	if (ret == -ENOTTY) {
-		tap_skip("faults_dmabuf: no VFIO_DEVICE_FEATURE_DMA_BUF");
+		tb_skip("faults_dmabuf: no VFIO_DEVICE_FEATURE_DMA_BUF");
 	} else {
 		sweep_dmabuf(&d, &dmabuf);
 		sweep_report(&dmabuf);
@@ -551,16 +750,28 @@ int main(int argc, char *argv[])
 		sweep_teardown(&d, &reset, TD_RESET);
 		sweep_report(&reset);
 	} else {
-		tap_skip("faults_reset: device has no VFIO_DEVICE_RESET");
+		tb_skip("faults_reset: device has no VFIO_DEVICE_RESET");
 	}
+	if (other_bar >= 0 && !(unreg.dropped && reset.dropped))
+		tb_ok(!unreg.other_bad && !reset.other_bad,
+		      "the other registered BAR%d kept its registration and p2pmem files through every unregister of BAR%u, and a reset ended it (%u+%u faults did not)",
+		      other_bar, d.bar, unreg.other_bad, reset.other_bad);
 
 	tap_metric("faults_injected_total", "%u",
 		   reg.injected + reg_bar.injected + vmmap.injected +
 		   dmabuf.injected + pmmap.injected + unreg.injected +
 		   reset.injected);
+	order0(false);
+	if (kmsg_ok) {
+		ret = tb_kmsg_scan(&kmsg);
+		tb_ok(!ret, "no kernel report outside the sweeps (%s)",
+		      ret < 0 ? kmsg.why : ret ? kmsg.first : "none");
+	}
+	tb_kmsg_close(&kmsg);
+	tb_kmsg_mark("%s (hard_faults)", fend);
 out:
 	fail_nth_exit(&fnth);
 	p2p_unregister(d.fd, d.bar);
 	p2p_dev_close(&d);
-	return tap_finish();
+	return tb_end();
 }

@@ -99,7 +99,7 @@ static void violation(enum op op, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
-		tap_note("violation in %s: %s", op_name[op], buf);
+		tb_diag("violation in %s: %s", op_name[op], buf);
 	}
 	pthread_mutex_unlock(&stats_lock);
 }
@@ -138,7 +138,7 @@ static void op_end(enum op op, int ret, const int *allowed)
 		}
 	}
 	if (unexpected && !s->unexpected++ && notes++ < 20)
-		tap_note("violation in %s: unexpected error %s", op_name[op],
+		tb_diag("violation in %s: unexpected error %s", op_name[op],
 			 errname(-ret));
 	pthread_mutex_unlock(&stats_lock);
 }
@@ -513,7 +513,7 @@ static void *holder(void *arg)
 				    teardown_t0 > t_map - ESCAPE_S) {
 					pthread_mutex_lock(&stats_lock);
 					if (!escapes++)
-						tap_note("a p2pmem mapping stayed accessible %.1f s into a teardown, which waits for it",
+						tb_diag("a p2pmem mapping stayed accessible %.1f s into a teardown, which waits for it",
 							 now() - teardown_t0);
 					pthread_mutex_unlock(&stats_lock);
 					break;
@@ -582,7 +582,7 @@ static bool run_phase(struct thread *threads, int nr, double seconds)
 	}
 	for (i = 0; i < nr; i++)
 		if (!threads[i].done)
-			tap_note("thread %d stuck in %s for %.0f s", i,
+			tb_diag("thread %d stuck in %s for %.0f s", i,
 				 op_name[threads[i].op],
 				 now() - threads[i].started);
 	return all;
@@ -605,7 +605,7 @@ static void report_ops(enum op first, enum op last)
 			len += snprintf(errs + len, sizeof(errs) - len, " %s:%llu",
 					errname(s->errno_of[k]),
 					(unsigned long long)s->err[k]);
-		tap_note("%-13s %7llu calls, %7llu ok, errors:%s%s, %llu SIGBUS, longest %.1f ms",
+		tb_diag("%-13s %7llu calls, %7llu ok, errors:%s%s, %llu SIGBUS, longest %.1f ms",
 			 op_name[i], (unsigned long long)s->calls,
 			 (unsigned long long)s->ok, len ? errs : " none",
 			 s->unexpected ? " (some unexpected)" : "",
@@ -676,14 +676,14 @@ int main(int argc, char *argv[])
 	if (escape_seconds < 0)
 		escape_seconds = seconds / 2;
 
-	printf("TAP version 13\n");
+	tb_start();
 	sigbus_init();
 	blk_path = getenv("CLIENT_BLK");
 
 	why = p2p_dev_open(&dev, argv[optind]);
 	if (why) {
-		tap_skip("%s", why);
-		return tap_finish();
+		tb_skip("%s", why);
+		return tb_end();
 	}
 	reset = dev.device->info.flags & VFIO_DEVICE_FLAGS_RESET;
 	ret = raw_dmabuf(dev.fd, dev.bar, 0, P2P_GRANULE);
@@ -693,7 +693,7 @@ int main(int argc, char *argv[])
 		phase1[5].fn = getter;
 	if (ret == -ENOTTY)
 		phase1[4].fn = getter;
-	tap_note("phase 1: %.0f s, %s, %s", seconds,
+	tb_diag("phase 1: %.0f s, %s, %s", seconds,
 		 reset ? "with resets" : "no VFIO_DEVICE_RESET",
 		 ret == -ENOTTY ? "no DMABUF" : "with DMABUF export");
 
@@ -702,18 +702,18 @@ int main(int argc, char *argv[])
 	t1 = now() - t0;
 	tap_metric("race_seconds_phase1", "%.1f", t1);
 	report_ops(OP_REGISTER, OP_GET);
-	tap_ok(back, "phase 1: every thread came back (no call hung)");
+	tb_ok(back, "no hang: phase 1: every thread came back");
 	if (!back) {
 		/* A thread is stuck in the kernel with the device: give up */
 		fflush(stdout);
-		tap_finish();
+		tb_end();
 		_exit(1);
 	}
 	v1 = sum_violations();
-	tap_ok(!v1,
+	tb_ok(!v1,
 	       "phase 1: registration never coexisted with a VFIO mmap or DMABUF, GET stayed well formed, every error was one the UAPI lists (%llu violations)",
 	       (unsigned long long)v1);
-	tap_ok(stats[OP_REGISTER].ok && stats[OP_VFIO_MMAP].ok &&
+	tb_ok(stats[OP_REGISTER].ok && stats[OP_VFIO_MMAP].ok &&
 	       stats[OP_P2PMEM].ok &&
 	       (ret == -ENOTTY || stats[OP_DMABUF].ok),
 	       "phase 1: each side won some races (register %llu, vfio mmap %llu, dmabuf %llu, p2pmem %llu)",
@@ -724,7 +724,7 @@ int main(int argc, char *argv[])
 
 	p2p_unregister(dev.fd, dev.bar);
 	vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
-	tap_ok(p2p_clean(&dev), "phase 1: the device ends unregistered");
+	tb_ok(p2p_clean(&dev), "phase 1: the device ends unregistered");
 
 	memset(stats, 0, sizeof(stats));
 	p2p_dev_release(&dev);
@@ -733,24 +733,24 @@ int main(int argc, char *argv[])
 	t1 = now() - t0;
 	tap_metric("race_seconds_phase2", "%.1f", t1);
 	report_ops(OP_P2PMEM, OP_ATTR);
-	tap_ok(back, "phase 2: every thread came back (no close hung)");
+	tb_ok(back, "no hang: phase 2: every thread came back (no close hung)");
 	if (!back) {
 		fflush(stdout);
-		tap_finish();
+		tb_end();
 		_exit(1);
 	}
 	v2 = sum_violations();
 	reopen_calls = stats[OP_REOPEN].calls / 2;
-	tap_ok(!v2,
+	tb_ok(!v2,
 	       "phase 2: p2pmem gone after every close, mappings and reads failed cleanly (%llu violations)",
 	       (unsigned long long)v2);
-	tap_ok(reopen_calls && stats[OP_P2PMEM].ok,
+	tb_ok(reopen_calls && stats[OP_P2PMEM].ok,
 	       "phase 2: %llu close/reopen cycles raced with %llu p2pmem mappings",
 	       (unsigned long long)reopen_calls,
 	       (unsigned long long)stats[OP_P2PMEM].ok);
 
 	p2p_unregister(dev.fd, dev.bar);
-	tap_ok(p2p_clean(&dev), "phase 2: the device ends unregistered");
+	tb_ok(p2p_clean(&dev), "phase 2: the device ends unregistered");
 
 	memset(stats, 0, sizeof(stats));
 	t0 = now();
@@ -758,20 +758,20 @@ int main(int argc, char *argv[])
 	t1 = now() - t0;
 	tap_metric("race_seconds_phase3", "%.1f", t1);
 	report_ops(OP_P2PMEM, OP_HOLD);
-	tap_ok(back, "phase 3: every thread came back");
+	tb_ok(back, "no hang: phase 3: every thread came back");
 	if (!back) {
 		fflush(stdout);
-		tap_finish();
+		tb_end();
 		_exit(1);
 	}
 	tap_metric("escaped_mappings", "%llu", (unsigned long long)escapes);
-	tap_ok(!escapes && !sum_violations(),
+	tb_ok(!escapes && !sum_violations(),
 	       "phase 3: %llu teardowns racing with p2pmem mmap() unmapped every mapping (%llu stayed mapped %d s into a teardown)",
 	       (unsigned long long)stats[OP_TEARDOWN].calls,
 	       (unsigned long long)escapes, ESCAPE_S);
 	p2p_unregister(dev.fd, dev.bar);
-	tap_ok(p2p_clean(&dev), "phase 3: the device ends unregistered");
+	tb_ok(p2p_clean(&dev), "phase 3: the device ends unregistered");
 
 	p2p_dev_close(&dev);
-	return tap_finish();
+	return tb_end();
 }

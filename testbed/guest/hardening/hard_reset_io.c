@@ -37,6 +37,9 @@
 #include "hard.h"
 #include "pattern.h"
 
+/* How long a reader may take to exit after the stop before it counts as hung */
+#define READER_EXIT_S	60
+
 enum engine { ENGINE_PSYNC, ENGINE_IO_URING, NR_READERS };
 
 static const char *const engine_name[NR_READERS] = { "psync", "io_uring" };
@@ -328,7 +331,9 @@ int main(int argc, char *argv[])
 	struct p2p_dev d;
 	const char *why;
 	int opt, e, fd, status;
-	bool hung = false, data_ok;
+	unsigned int hung = 0;
+	pid_t ret;
+	bool data_ok;
 
 	while ((opt = getopt(argc, argv, "n:s:b:c:")) != -1) {
 		switch (opt) {
@@ -352,20 +357,20 @@ int main(int argc, char *argv[])
 	    buflen / chunk > 16)
 		usage(argv[0]);
 
-	printf("TAP version 13\n");
+	tb_start();
 	sigbus_init();
 
 	fd = blk_open(blk, &disk);
 	if (fd < 0) {
-		tap_skip("reset under I/O: no block device in $CLIENT_BLK (%s)",
+		tb_skip("reset under I/O: no block device in $CLIENT_BLK (%s)",
 			 blk ? blk : "unset");
-		return tap_finish();
+		return tb_end();
 	}
 	data_ok = blk_has_pattern(fd);
 	close(fd);
-	tap_ok(data_ok, "%s holds the testbed's data image (read into DRAM)",
+	tb_ok(data_ok, "%s holds the testbed's data image (read into DRAM)",
 	       blk);
-	tap_note("reading %s (%llu MiB) into p2pmem of %s, %s",
+	tb_diag("reading %s (%llu MiB) into p2pmem of %s, %s",
 		 blk, (unsigned long long)disk >> 20, argv[optind],
 		 nop2p() ? "no P2P path: reads must fail" : "P2P path");
 
@@ -385,11 +390,11 @@ int main(int argc, char *argv[])
 
 	why = p2p_dev_open(&d, argv[optind]);
 	if (why || !(d.device->info.flags & VFIO_DEVICE_FLAGS_RESET)) {
-		tap_skip("%s", why ? why : "device has no VFIO_DEVICE_RESET");
+		tb_skip("%s", why ? why : "device has no VFIO_DEVICE_RESET");
 		sh->stop = 1;
 		for (e = 0; e < NR_READERS; e++)
 			waitpid(pid[e], NULL, 0);
-		return tap_finish();
+		return tb_end();
 	}
 	if (size > d.bar_size)
 		size = d.bar_size;
@@ -408,7 +413,7 @@ int main(int argc, char *argv[])
 		}
 		if (!readers_busy(i + 1, 20)) {
 			if (!stalls++)
-				tap_note("reset %lu: readers did not read into the new registration",
+				tb_diag("reset %lu: readers did not read into the new registration",
 					 i);
 		}
 		/* Let the reset land at a different point of the reads */
@@ -449,7 +454,7 @@ int main(int argc, char *argv[])
 					     d.bar_offset + r->where),
 				       (ssize_t)buflen);
 			if (memcmp(marker, back, buflen) && !marker_fail++)
-				tap_note("reset %lu: the %s reader's buffer at BAR 0x%llx changed after the reset",
+				tb_diag("reset %lu: the %s reader's buffer at BAR 0x%llx changed after the reset",
 					 i, engine_name[e],
 					 (unsigned long long)r->where);
 		}
@@ -459,16 +464,20 @@ int main(int argc, char *argv[])
 	sh->stop = 1;
 	t = now();
 	for (e = 0; e < NR_READERS; e++) {
-		while (waitpid(pid[e], &status, WNOHANG) == 0) {
-			if (now() - t > 60) {
-				hung = true;
-				break;
-			}
+		while ((ret = waitpid(pid[e], &status, WNOHANG)) == 0 &&
+		       now() - t < READER_EXIT_S)
 			msleep(10);
+		if (ret == 0) {
+			/* Still reading: a hang, whatever it is stuck in */
+			tb_diag("%s reader %d did not exit within %d s of the stop: killed",
+				engine_name[e], pid[e], READER_EXIT_S);
+			hung++;
+			kill(pid[e], SIGKILL);
+			waitpid(pid[e], &status, 0);
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			tb_diag("%s reader ended with status 0x%x",
+				engine_name[e], status);
 		}
-		if (!hung && (!WIFEXITED(status) || WEXITSTATUS(status)))
-			tap_note("%s reader ended with status 0x%x",
-				 engine_name[e], status);
 	}
 
 	tap_metric("resets_under_io", "%lu", done);
@@ -477,7 +486,7 @@ int main(int argc, char *argv[])
 	tap_metric("nvme_io_timeout_s", "%u", timeout_s);
 	for (e = 0; e < NR_READERS; e++) {
 		r = &sh->r[e];
-		tap_note("%s reader: %llu maps (%llu refused), reads: %llu ok, %llu EFAULT, %llu refused, %llu short, %llu other (last %s), %llu bad data, longest %.1f ms; after the teardown: %llu dead (%llu after a moment), %llu alive",
+		tb_diag("%s reader: %llu maps (%llu refused), reads: %llu ok, %llu EFAULT, %llu refused, %llu short, %llu other (last %s), %llu bad data, longest %.1f ms; after the teardown: %llu dead (%llu after a moment), %llu alive",
 			 engine_name[e], r->maps, r->map_fail, r->ios_ok,
 			 r->ios_efault, r->ios_refused, r->ios_short,
 			 r->ios_other, errname(r->other_errno), r->data_bad,
@@ -489,56 +498,58 @@ int main(int argc, char *argv[])
 			   "%llu", r->ios_efault);
 	}
 
-	tap_ok(done == resets && !reg_fail,
+	tb_ok(done == resets && !reg_fail,
 	       "%lu of %lu resets under I/O (%lu registers failed)", done,
 	       resets, reg_fail);
-	tap_ok(!reset_fail && !clean_fail,
+	tb_ok(!reset_fail && !clean_fail,
 	       "every VFIO_DEVICE_RESET succeeded and ended the registration (%lu+%lu failures)",
 	       reset_fail, clean_fail);
-	tap_ok(max_ms < timeout_s * 1000.0,
-	       "every reset returned within the NVMe I/O timeout: longest %.1f ms < %u s",
+	tb_ok(max_ms < timeout_s * 1000.0,
+	       "no hang: every reset returned within the NVMe I/O timeout: longest %.1f ms < %u s",
 	       max_ms, timeout_s);
-	tap_ok(!stalls,
+	tb_ok(!stalls,
 	       "both readers mapped again and read after every register (%lu stalls)",
 	       stalls);
-	tap_ok(!hung, "the readers finished their reads and exited");
+	tb_ok(!hung,
+	      "no hang: both readers finished their reads and exited within %d s of the stop (%u did not)",
+	      READER_EXIT_S, hung);
 	for (e = 0; e < NR_READERS; e++) {
 		r = &sh->r[e];
 		if (nop2p())
-			tap_ok(!r->ios_ok && !r->ios_other && !r->ios_short &&
+			tb_ok(!r->ios_ok && !r->ios_other && !r->ios_short &&
 			       r->ios_refused,
 			       "%s: with no P2P path every read failed cleanly (%llu refused, %llu succeeded, %llu other)",
 			       engine_name[e], r->ios_refused, r->ios_ok,
 			       r->ios_other + r->ios_short);
 		else
-			tap_ok(!r->ios_refused && !r->ios_other && r->ios_ok,
+			tb_ok(!r->ios_refused && !r->ios_other && r->ios_ok,
 			       "%s: every read completed (or stopped short) or failed with EFAULT after the teardown (%llu ok, %llu short, %llu EFAULT, %llu other)",
 			       engine_name[e], r->ios_ok, r->ios_short,
 			       r->ios_efault, r->ios_refused + r->ios_other);
 		if (nop2p())
-			tap_skip("%s: data check: no P2P path", engine_name[e]);
+			tb_skip("%s: data check: no P2P path", engine_name[e]);
 		else if (!data_ok)
-			tap_skip("%s: data check: %s is not the data image",
+			tb_skip("%s: data check: %s is not the data image",
 				 engine_name[e], blk);
 		else
-			tap_ok(!r->data_bad,
+			tb_ok(!r->data_bad,
 			       "%s: the bytes read into the BAR are the disk's (%llu bad reads)",
 			       engine_name[e], r->data_bad);
 		/*
 		 * A reader notices the teardown by a read failing with
 		 * EFAULT, or by SIGBUS while it checks what it read.
 		 */
-		tap_ok(r->ios_efault + r->sigbus_verify &&
+		tb_ok(r->ios_efault + r->sigbus_verify &&
 		       r->sigbus_after_efault && !r->alive_after_efault,
 		       "%s: after each teardown reads failed with EFAULT or the data raised SIGBUS, and the mapping was dead (%llu EFAULT, %llu SIGBUS in a check, %llu dead, %llu alive)",
 		       engine_name[e], r->ios_efault, r->sigbus_verify,
 		       r->sigbus_after_efault, r->alive_after_efault);
 	}
-	tap_ok(marker_checks && !marker_fail,
+	tb_ok(marker_checks && !marker_fail,
 	       "no DMA landed in the BAR after a reset returned: marker intact in %lu of %lu buffers",
 	       marker_checks - marker_fail, marker_checks);
 
 	p2p_unregister(d.fd, d.bar);
 	p2p_dev_close(&d);
-	return tap_finish();
+	return tb_end();
 }
