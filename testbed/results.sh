@@ -37,16 +37,16 @@ scan_console() {
 # every entry that matched nothing. Without a loaded budget (host-side
 # producers), a skip is a skip.
 SKIP_BUDGET= SKIP_PAT=() SKIP_WHY=() SKIP_HITS=()
-skips_begin() {	# skips_begin FILE
+skips_begin() {	# skips_begin FILE [LABEL]: LABEL names FILE in messages
 	local line pat why
-	SKIP_BUDGET=$1 SKIP_PAT=() SKIP_WHY=() SKIP_HITS=()
+	SKIP_BUDGET=${2:-$1} SKIP_PAT=() SKIP_WHY=() SKIP_HITS=()
 	[ -f "$1" ] || { result fail "skip budget $1 is missing"; return 1; }
 	while IFS= read -r line || [ -n "$line" ]; do
 		case $line in ''|'#'*) continue ;; esac
 		pat=${line%%$'\t'*}
 		why=${line#*$'\t'}
 		if [ "$pat" = "$line" ] || [ -z "$pat" ] || [ -z "$why" ]; then
-			result fail "skip budget $(basename "$1"): malformed line (want PATTERN<TAB>REASON)" "$line"
+			result fail "skip budget $SKIP_BUDGET: malformed line (want PATTERN<TAB>REASON)" "$line"
 			continue
 		fi
 		SKIP_PAT+=("$pat") SKIP_WHY+=("$why") SKIP_HITS+=(0)
@@ -71,7 +71,7 @@ skips_end() {	# skips_end NAME
 	for i in "${!SKIP_PAT[@]}"; do
 		[ "${SKIP_HITS[$i]}" != 0 ] && continue
 		result fail "$1: expected skip did not happen: ${SKIP_PAT[$i]}" \
-			"${SKIP_WHY[$i]}; $(basename "$SKIP_BUDGET")"
+			"${SKIP_WHY[$i]}; $SKIP_BUDGET"
 	done
 	SKIP_BUDGET= SKIP_PAT=() SKIP_WHY=() SKIP_HITS=()
 }
@@ -82,7 +82,7 @@ tap_skip_result() {
 	if [ -z "$SKIP_BUDGET" ] || skip_expected "${1#*/}: $2"; then
 		result skip "$1: $2"
 	else
-		result fail "$1: unexpected skip (not in $(basename "$SKIP_BUDGET")): $2"
+		result fail "$1: unexpected skip (not in $SKIP_BUDGET): $2"
 	fi
 }
 

@@ -36,6 +36,7 @@ TEST_KILL_S=5
 # is malformed or too long, say why on stderr and return 1.
 plan_boot_limit() {
 	local n tmo _ sum=0
+	[ -f "$1" ] || { echo "no plan $1" >&2; return 1; }
 	while read -r n tmo _; do
 		case $n in ''|'#'*) continue ;; esac
 		case $tmo in
@@ -55,7 +56,7 @@ plan_boot_limit() {
 # group of its own, so Ctrl-C on the terminal never reaches it), the
 # progress echo and the control channel. Run at the end of each boot and
 # on Ctrl-C, TERM or exit while one runs.
-VM_QPID= VM_TPID= VM_CTL=
+VM_QPID= VM_TPID= VM_CTL= VM_PIDFILE=
 vm_stop() {
 	local i
 	if [ -n "$VM_QPID" ]; then
@@ -71,7 +72,8 @@ vm_stop() {
 		ctl_stop
 	fi
 	[ -n "$VM_TPID" ] && { kill "$VM_TPID" 2>/dev/null; wait "$VM_TPID" 2>/dev/null; }
-	VM_QPID= VM_TPID= VM_CTL=
+	[ -n "$VM_PIDFILE" ] && rm -f "$VM_PIDFILE"
+	VM_QPID= VM_TPID= VM_CTL= VM_PIDFILE=
 }
 
 # vm_reap PIDFILE RESULTS_DIR: a boot of the same name that a killed run
@@ -83,7 +85,7 @@ vm_reap() {
 	pid=$(cat "$1" 2>/dev/null) || return 0
 	rm -f "$1"
 	case $pid in ''|*[!0-9]*) return 0 ;; esac
-	tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -F -- "$2/" || return 0
+	tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -q -F -- "$2/" || return 0
 	warn "stopping the QEMU of an earlier, interrupted boot (pid $pid)"
 	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
 	sleep 2
@@ -109,8 +111,9 @@ vm_run() {
 	if [ -f "$skips" ]; then
 		cp "$skips" "$res/skips"
 	else
-		echo "# no $(basename "$skips"): no skip is expected" > "$res/skips"
+		echo "# no $skips: no skip is expected" > "$res/skips"
 	fi
+	echo "${skips#"$TOP"/}" > "$res/skips.from"
 	printf '%s\n' "${GUEST_ENV:-$(guest_env)}" > "$res/env"
 	echo "$flavor" > "$res/flavor"
 	echo "$limit" > "$res/boot-limit"
@@ -123,7 +126,8 @@ vm_run() {
 	tb_cleanup_add vm_stop
 	timeout -k 10 "$limit" "${QEMU[@]}" < /dev/null > "$res/qemu.log" 2>&1 &
 	VM_QPID=$!
-	echo "$VM_QPID" > "$BUILD/vm-$name.pid"
+	VM_PIDFILE=$BUILD/vm-$name.pid
+	echo "$VM_QPID" > "$VM_PIDFILE"
 	if type ctl_start >/dev/null 2>&1; then
 		VM_CTL=1
 		ctl_start "$res"
@@ -140,7 +144,6 @@ vm_run() {
 	VM_TPID=
 	vm_stop
 	tb_cleanup_del vm_stop
-	rm -f "$BUILD/vm-$name.pid"
 	echo "== boot $name: guest ran $(( $(date +%s) - t0 ))s"
 	vm_verdict "$name" "$res"
 }
@@ -169,7 +172,7 @@ vm_verdict() {
 		tail -n 25 "$console" | sed 's/^/      | /'
 	fi
 
-	skips_begin "$res/skips"
+	skips_begin "$res/skips" "$(cat "$res/skips.from" 2>/dev/null || echo "$res/skips")"
 	while read -r n tmo _; do
 		case $n in ''|'#'*) continue ;; esac
 		if [ ! -f "$res/$n.rc" ]; then
