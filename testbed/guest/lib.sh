@@ -44,6 +44,7 @@
 #                                   tell (TEXT is not in the log any more,
 #                                   or records after it were lost)
 
+[ -n "${BASH_VERSION:-}" ] || { echo "testbed/guest/lib.sh needs bash" >&2; return 1; }
 TB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export TMPDIR=${TMPDIR:-/tmp}
 
@@ -62,9 +63,11 @@ export TMPDIR=${TMPDIR:-/tmp}
 : "${READ_BUF:=$((4 << 20))}" "${READ_TOTAL:=$((32 << 20))}"
 : "${READ_BS:=$((128 << 10))}" "${READ_QD:=8}"
 if [ -z "${TOPOLOGY:-}" ]; then
-	# FALLBACK as well: the P2P topology is the one with an AMD CPU
-	# (-cpu EPYC-Rome), the other one has -cpu max.
-	if grep -q -m 1 '^vendor_id.*AuthenticAMD' /proc/cpuinfo 2>/dev/null; then
+	# FALLBACK as well: the P2P topology is the one whose CPU the P2PDMA
+	# core lets through the host bridge, an AMD Zen (family 0x17 or
+	# later: -cpu EPYC-Rome); the other one has -cpu max.
+	if awk -F': *' '/^vendor_id/ { v = $2 } /^cpu family/ { f = $2; exit }
+		END { exit !(v == "AuthenticAMD" && f >= 23) }' /proc/cpuinfo 2>/dev/null; then
 		TOPOLOGY=p2p
 	else
 		TOPOLOGY=nop2p
