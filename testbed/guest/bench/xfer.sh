@@ -25,7 +25,7 @@
 #
 # BENCH_XFER_CASES  ENGINE:BS:QD ... (default "psync:1M:1 io_uring:128K:8
 #                   io_uring:1M:8")
-# BENCH_XFER_BYTES  bytes per transfer (default 128M, the data image)
+# BENCH_XFER_BYTES  bytes per transfer (default: the whole data image)
 # BENCH_XFER_LOOPS  transfers per run (default 4)
 # BENCH_XFER_REPS   runs of each path per case, interleaved (default 3)
 #
@@ -37,7 +37,7 @@
 . "$(dirname "$0")/lib.sh"
 
 cases=${BENCH_XFER_CASES:-psync:1M:1 io_uring:128K:8 io_uring:1M:8}
-bytes=${BENCH_XFER_BYTES:-128M}
+bytes=${BENCH_XFER_BYTES:-$(( $(cat "/sys/class/block/${CLIENT_BLK#/dev/}/size") * 512 ))}
 loops=${BENCH_XFER_LOOPS:-4}
 reps=${BENCH_XFER_REPS:-3}
 W=/tmp/xfer
