@@ -137,10 +137,12 @@ tap_end() {
 # ---------------------------------------------------------------- devices
 
 # tb_bdf_of_nvme_serial SERIAL: PCI address of the NVMe controller SERIAL
+# (read, not cat: a process costs tens of milliseconds in an emulated guest)
 tb_bdf_of_nvme_serial() {
-	local c
+	local c s
 	for c in /sys/class/nvme/nvme*; do
-		[ "$(tr -d ' ' 2>/dev/null < "$c/serial")" = "$1" ] || continue
+		read -r s 2>/dev/null < "$c/serial" || continue
+		[ "$s" = "$1" ] || continue
 		basename "$(readlink -f "$c/device")"
 		return 0
 	done
@@ -149,10 +151,11 @@ tb_bdf_of_nvme_serial() {
 
 # tb_bdf_of_id VENDOR:DEVICE (0x1af4:0x1110): the first such PCI function
 tb_bdf_of_id() {
-	local d
+	local d v id
 	[ -n "$1" ] || return 1
 	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor" 2>/dev/null):$(cat "$d/device" 2>/dev/null)" = "$1" ] || continue
+		read -r v 2>/dev/null < "$d/vendor" && read -r id < "$d/device" || continue
+		[ "$v:$id" = "$1" ] || continue
 		basename "$d"
 		return 0
 	done
@@ -170,11 +173,13 @@ tb_bar_size() {
 # The kernel names namespaces in the order its (asynchronous) scan finds
 # them, not by NSID: nvme0n1 can be NSID 2.
 tb_nvme_ns() {
-	local c ns
+	local c ns s n
 	for c in /sys/class/nvme/nvme*; do
-		[ "$(tr -d ' ' 2>/dev/null < "$c/serial")" = "$1" ] || continue
+		read -r s 2>/dev/null < "$c/serial" || continue
+		[ "$s" = "$1" ] || continue
 		for ns in "$c"/nvme*n*; do
-			[ "$(cat "$ns/nsid" 2>/dev/null)" = "$2" ] || continue
+			read -r n 2>/dev/null < "$ns/nsid" || continue
+			[ "$n" = "$2" ] || continue
 			echo "/dev/${ns##*/}"
 			return 0
 		done
