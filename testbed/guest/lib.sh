@@ -53,15 +53,15 @@ export TMPDIR=${TMPDIR:-/tmp}
 . "$TB_LIB_DIR/../splat.sh"
 
 # The topology as topology.sh describes it reaches the guest through the
-# environment. FALLBACK, only for a host that does not pass it yet (no
-# topology_guest_env): the values of testbed/topology.sh at the time of
-# writing. Remove once every host passes them.
-: "${CLIENT_SERIAL:=client}" "${PROVIDER_SERIAL:=provider}"
-: "${DATA_NSID:=1}" "${SCRATCH_NSID:=2}"
-: "${SHM_ID:=0x1af4:0x1110}" "${SHM_BAR:=2}" "${CMB_BAR:=2}" "${PMR_BAR:=4}"
-: "${IOBAR_ID:=}" "${IOBAR_MEM_BAR:=}"
-: "${READ_BUF:=$((4 << 20))}" "${READ_TOTAL:=$((32 << 20))}"
-: "${READ_BS:=$((128 << 10))}" "${READ_QD:=8}"
+# environment (topology_guest_env, passed by the host). FALLBACK, for a
+# guest test started without it: ask topology.sh itself, for each name
+# that is not set.
+if [ -z "${SHM_BAR:-}" ]; then
+	while IFS='=' read -r tb_k tb_v; do
+		[ -n "$tb_k" ] && [ -z "${!tb_k+set}" ] && export "$tb_k=$tb_v"
+	done <<< "$(. "$TB_LIB_DIR/../topology.sh" && topology_guest_env)"
+	unset tb_k tb_v
+fi
 if [ -z "${TOPOLOGY:-}" ]; then
 	# FALLBACK as well: the P2P topology is the one whose CPU the P2PDMA
 	# core lets through the host bridge, an AMD Zen (family 0x17 or
