@@ -215,18 +215,13 @@ static int read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-void settle_memory(void)
+/* Shrink every slab cache */
+static void shrink_slabs(void)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
 
-	sync();
-	write_file("/proc/sys/vm/drop_caches", "3");
-	/*
-	 * Shrinking a slab cache also empties its part of the KASAN
-	 * quarantine, which otherwise holds freed objects for a while.
-	 */
 	dir = opendir("/sys/kernel/slab");
 	while (dir && (de = readdir(dir))) {
 		if (de->d_name[0] == '.')
@@ -237,8 +232,25 @@ void settle_memory(void)
 	}
 	if (dir)
 		closedir(dir);
-	write_file("/proc/sys/vm/compact_memory", "1");
-	msleep(200);
+}
+
+void settle_memory(void)
+{
+	int round;
+
+	sync();
+	/*
+	 * Shrinking a slab cache also empties its part of the KASAN
+	 * quarantine, which otherwise holds freed objects for a while.  A
+	 * second round after a pause frees what RCU callbacks (kfree_rcu(),
+	 * kmemleak's metadata) released in between.
+	 */
+	for (round = 0; round < 2; round++) {
+		write_file("/proc/sys/vm/drop_caches", "3");
+		shrink_slabs();
+		write_file("/proc/sys/vm/compact_memory", "1");
+		msleep(500);
+	}
 }
 
 /* Save a debugfs fault attribute and set it, if it exists */

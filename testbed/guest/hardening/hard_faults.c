@@ -461,9 +461,9 @@ static bool other_shows(struct p2p_dev *d)
  * teardown's result; *@map is the mapping, to check and unmap.
  */
 static int teardown_once(struct p2p_dev *d, enum teardown how,
-			 unsigned int n, void **map, bool *injected)
+			 unsigned int n, size_t len, void **map, bool *injected)
 {
-	size_t len = TD_PAGES * d->page, k;
+	size_t k;
 	int ret;
 
 	*map = MAP_FAILED;
@@ -505,12 +505,23 @@ static void sweep_teardown(struct p2p_dev *d, struct sweep *s,
 	 * How many fault points does a fault-free teardown pass, without
 	 * and with order-0 pages?  The sweep fails order-0 pages too.
 	 */
-	for (k = 0; k < 2; k++) {
-		fail_nth_order0(&fnth, k);
-		ret = teardown_once(d, how, 0, &map, &injected);
+	static const struct {
+		size_t pages;
+		bool order0;
+	} census[] = {
+		{ TD_PAGES, false },
+		{ 1, true },		/* within one TLB gather batch */
+		{ TD_PAGES, true },	/* as the sweep does it */
+	};
+
+	for (k = 0; k < (int)ARRAY_SIZE(census); k++) {
+		size_t clen = census[k].pages * d->page;
+
+		fail_nth_order0(&fnth, census[k].order0);
+		ret = teardown_once(d, how, 0, clen, &map, &injected);
 		points = fail_nth_passed(&fnth);
 		if (map != MAP_FAILED)
-			munmap(map, len);
+			munmap(map, clen);
 		vfio_pci_cmd_set(d->device, PCI_COMMAND_MEMORY);
 		p2p_unregister(d->fd, d->bar);
 		if (ret == -EAGAIN) {
@@ -519,11 +530,11 @@ static void sweep_teardown(struct p2p_dev *d, struct sweep *s,
 			s->dropped = true;
 			return;
 		}
-		tb_diag("%s: a fault-free %s of a BAR with %u mapped pages, %s, passes %u fault points (%s)",
-			s->name, what, TD_PAGES,
+		tb_diag("%s: a fault-free %s of a BAR with %zu mapped pages, %s, passes %u fault points (%s)",
+			s->name, what, census[k].pages,
 			other_bar >= 0 ? "another BAR registered" :
 			"the only registered BAR (the device has no other)",
-			points, k ? "slab, pages of any order" :
+			points, census[k].order0 ? "slab, pages of any order" :
 			"slab, pages of order 1 and more");
 	}
 	if (!points) {
@@ -538,7 +549,7 @@ static void sweep_teardown(struct p2p_dev *d, struct sweep *s,
 		fail_nth_verbose(&fnth, 2);
 	for (n = 1; n <= max_steps; n++) {
 		sweep_kmsg(s, n - 1);
-		ret = teardown_once(d, how, n, &map, &injected);
+		ret = teardown_once(d, how, n, len, &map, &injected);
 		if (ret == -EAGAIN) {
 			s->after_bad++;
 			break;
