@@ -36,6 +36,7 @@ fi
 # The userspace tool, built against the same headers.
 make -s -C "$TOP/tools/vfio-p2p" OUTPUT="$bin" KHDR_INCLUDES="$hdr" >/dev/null
 phase_note "vfio-p2p tool in $bin"
+gcc "${CFLAGS[@]}" -I"$TESTBED/guest/lib" -o "$bin/memtype" "$TESTBED/guest/memtype.c" "$bin/libtb.a"
 gcc "${CFLAGS[@]}" -I"$TOP/tools/vfio-p2p" -I"$TESTBED/guest/lib" -o "$bin/p2pread" \
 	"$TESTBED/guest/p2pread.c" "$bin/libvfio-p2p.a" "$bin/libtb.a" -luring -lpthread
 
