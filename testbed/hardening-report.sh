@@ -36,8 +36,8 @@ hostile_assertions() {	# hostile_assertions FILE...: hard_hostile's own checks
 		grep -a -c -v -E '^(not )?ok [0-9]+ kernel log has no |# SKIP'
 }
 
-log_count() {	# log_count REGEX: lines of $RESULTS_LOG matching
-	grep -a -c -i -E "$1" "$RESULTS_LOG" 2>/dev/null
+log_count() {	# log_count REGEX: lines of $RESULTS_LOG matching (0 without it)
+	cat "$RESULTS_LOG" 2>/dev/null | grep -a -c -i -E "$1"
 }
 
 table() {	# table RESULTS_DIR...
