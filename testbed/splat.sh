@@ -15,7 +15,7 @@ SPLAT_RE='BUG:|Oops|WARNING:|cut here|KASAN|UBSAN|general protection fault|Kerne
 # still counts.
 FAULTS_BEGIN='testbed: fault injection begins'
 FAULTS_END='testbed: fault injection ends'
-ALLOC_FAIL_RE='page allocation failure|vmalloc error|FAULT_INJECTION: forcing a failure'
+ALLOC_FAIL_RE='page allocation failure|vmalloc error|vmemmap alloc failure|FAULT_INJECTION: forcing a failure'
 
 # console_reports LOG: LOG without the expected allocation failure reports.
 console_reports() {

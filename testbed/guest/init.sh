@@ -88,7 +88,7 @@ else
 	if { echo scan > $kml; } 2>/dev/null && ! kml_disabled; then
 		state=active
 		cat $kml > $R/kmemleak.txt
-		[ -s $R/kmemleak.txt ] && { echo "guest: kmemleak report:"; cat $R/kmemleak.txt; }
+		[ -s $R/kmemleak.txt ] && { echo "guest: kmemleak report:"; sed "s/^/guest: kmemleak: /" $R/kmemleak.txt; }
 	else
 		state=disabled
 	fi
