@@ -413,6 +413,22 @@ int raw_reset(int fd)
 	return ioctl(fd, VFIO_DEVICE_RESET) ? -errno : 0;
 }
 
+bool p2p_drained(struct p2p_dev *d, double timeout)
+{
+	struct vfio_device_feature_p2p_register get;
+	double t0 = now();
+
+	do {
+		if (p2p_get(d->fd, d->bar, &get))
+			return false;
+		if (!(get.flags & VFIO_DEVICE_P2P_DRAINING))
+			return true;
+		msleep(20);
+	} while (now() - t0 < timeout);
+
+	return false;
+}
+
 bool p2p_clean(struct p2p_dev *d)
 {
 	struct vfio_device_feature_p2p_register get;

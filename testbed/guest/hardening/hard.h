@@ -88,6 +88,17 @@ int raw_p2p_set(int fd, u32 bar, u32 flags, u64 offset, u64 size);
 int raw_dmabuf(int fd, u32 bar, u64 offset, u64 length);
 int raw_reset(int fd);
 
+#ifndef VFIO_DEVICE_P2P_DRAINING
+#define VFIO_DEVICE_P2P_DRAINING	(1 << 2)
+#endif
+
+/*
+ * Wait until GET stops reporting VFIO_DEVICE_P2P_DRAINING for the BAR, that
+ * is until the I/O in flight to an ended registration is over.
+ * Return: false on a time-out (@timeout seconds) or a failed GET.
+ */
+bool p2p_drained(struct p2p_dev *d, double timeout);
+
 /* GET says unregistered and p2pmem is absent or of size 0 */
 bool p2p_clean(struct p2p_dev *d);
 /* GET names [@offset, @offset + @size) and p2pmem has that size */

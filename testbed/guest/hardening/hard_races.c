@@ -174,9 +174,9 @@ static bool check_get(enum op op)
 		violation(op, "GET failed: %s", errname(-ret));
 		return false;
 	}
-	if (get.flags & ~VFIO_DEVICE_P2P_REGISTERED)
+	if (get.flags & ~(VFIO_DEVICE_P2P_REGISTERED | VFIO_DEVICE_P2P_DRAINING))
 		violation(op, "GET flags 0x%x", get.flags);
-	if (get.flags) {
+	if (get.flags & VFIO_DEVICE_P2P_REGISTERED) {
 		if (!get.size || get.size % P2P_GRANULE ||
 		    get.offset % P2P_GRANULE ||
 		    get.offset + get.size > dev.bar_size)

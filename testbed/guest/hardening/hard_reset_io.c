@@ -427,13 +427,18 @@ int main(int argc, char *argv[])
 		sum_ms += t;
 		if (t > max_ms)
 			max_ms = t;
-		if (!p2p_clean(&d))
+		/*
+		 * The reset does not wait for the reads in flight, whose DMA
+		 * may still land (the UAPI says so); the drain does, and GET
+		 * reports it.
+		 */
+		if (!p2p_drained(&d, nvme_io_timeout()) || !p2p_clean(&d))
 			clean_fail++;
 
 		/*
 		 * Nothing may land in the buffers of this registration once the
-		 * reset has returned; the readers cannot map anything new
-		 * before the next register.
+		 * drain is over; the readers cannot map anything new before
+		 * the next register.
 		 */
 		fill_pattern(marker, buflen, i);
 		for (e = 0; e < NR_READERS; e++) {
