@@ -795,9 +795,13 @@ static void run_case(enum revoke rv, bool dmabuf)
 	      n, rv_what[rv], rv == RV_KILL ? "died" : "returned", REVOKE_S,
 	      returned ? "took " : "still there after ", took);
 	if (rv == RV_KILL)
-		tb_ok(in_ioctl && returned && WIFSIGNALED(status) &&
+		/*
+		 * A reset that does not wait for the I/O has often returned
+		 * before the signal: the owner must die of it either way.
+		 */
+		tb_ok(returned && WIFSIGNALED(status) &&
 		      WTERMSIG(status) == SIGKILL,
-		      "%s: the owner was inside VFIO_DEVICE_RESET when SIGKILL came (%s) and died of it (status 0x%x)",
+		      "%s: the owner died of SIGKILL sent while it reset (inside the ioctl: %s; status 0x%x)",
 		      n, in_ioctl ? "yes" : "no", status);
 	else
 		tb_ok(returned && !o->act_ret, "%s: %s succeeded (%s)", n,
