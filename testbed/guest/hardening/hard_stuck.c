@@ -53,10 +53,6 @@
 #include "hard.h"
 #include "pattern.h"
 
-#ifndef VFIO_DEVICE_P2P_DRAINING
-/* GET output: the range's pages are still in use after its registration ended */
-#define VFIO_DEVICE_P2P_DRAINING	BIT(2)
-#endif
 
 /* A revocation returns, or its process is dead, within this */
 #define REVOKE_S	10
@@ -514,18 +510,13 @@ static void read_back(struct p2p_dev *d, struct dev_sh *o)
 /* Wait for the drain to end: GET without DRAINING, within DRAIN_S */
 static void wait_drain(struct p2p_dev *d, struct dev_sh *o, double t0)
 {
-	struct vfio_device_feature_p2p_register get;
-	int ret;
+	struct vfio_device_feature_p2p_register get = {};
+	double left = DRAIN_S - (now() - t0);
 
-	do {
-		ret = p2p_get(d->fd, d->bar, &get);
-		o->drain_flags = get.flags;
-		if (ret || !(get.flags & VFIO_DEVICE_P2P_DRAINING))
-			break;
-		msleep(20);
-	} while (now() - t0 < DRAIN_S);
+	p2p_drained(d, left > 0 ? left : 0);
+	o->drain_ok = !p2p_get(d->fd, d->bar, &get) && !get.flags;
+	o->drain_flags = get.flags;
 	o->drain_s = now() - t0;
-	o->drain_ok = !ret && !get.flags;
 }
 
 static void register_again(struct p2p_dev *d, struct dev_sh *o)
