@@ -24,7 +24,8 @@ PKG=qemu-system-x86
 # Built from the same source upload: installed at the same version.
 SAME_UPLOAD=(qemu-system-x86 qemu-system-common qemu-system-data)
 
-installed=$(dpkg-query -W -f='${Status} ${Version}' "$PKG" 2>/dev/null |
+# dpkg-query fails for a package it has never seen: that is "none" here
+installed=$({ dpkg-query -W -f='${Status} ${Version}' "$PKG" 2>/dev/null || true; } |
 	sed -n 's/^install ok installed //p')
 case $installed in
 "$QEMU_PIN")
