@@ -222,13 +222,16 @@ int cmd_probe(const struct p2p_opts *o)
 		ready = false;
 	}
 
-	if (!pci_p2pmem(bdf, &size, &avail))
-		printf("p2pmem:      %s: size %s, available %s\n",
-		       pci_path(path, sizeof(path), bdf, "p2pmem"),
+	pci_path(path, sizeof(path), bdf, "p2pmem");
+	if (pci_p2pmem(bdf, &size, &avail))
+		printf("p2pmem:      none\n");
+	else if (!size)
+		/* The files stay from the first registration until unbind */
+		printf("p2pmem:      %s: no range registered\n", path);
+	else
+		printf("p2pmem:      %s: size %s, available %s\n", path,
 		       fmt_size(size, s1, sizeof(s1)),
 		       fmt_size(avail, s2, sizeof(s2)));
-	else
-		printf("p2pmem:      none\n");
 
 	if (opened)
 		vfio_dev_close(&dev);
