@@ -9,7 +9,7 @@ set -euo pipefail
 PKGS=(build-essential flex bison bc libelf-dev libssl-dev dwarves cpio xz-utils
 	kmod rsync ccache sparse fio liburing-dev python3 git
 	perl pciutils debian-archive-keyring ca-certificates
-	python3-ply python3-git python3-sphinx)
+	python3-ply python3-git python3-sphinx mdadm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hard_faults [-m MAX] [-s SIZE] [-p PASSES] [-w] [-0] [-V] BDF: fault
+ * hard_faults [-m MAX] [-s SIZE] [-p PASSES] [-w] [-V] BDF: fault
  * injection into P2P registration.  -V logs the backtrace of every fault
  * injected in the teardown sweeps (fail_page_alloc and failslab verbose 2).
  *
  * With /proc/self/task/TID/fail-nth, fail the Nth fault point that a
  * VFIO_DEVICE_FEATURE_P2P_REGISTER ioctl passes, for N = 1, 2, ... until
  * the ioctl runs through without reaching the Nth point and succeeds.  The
- * fault points are the slab allocations and the page allocations of order
- * 1 and more of the calling thread (FAILSLAB, FAIL_PAGE_ALLOC; sleeping
- * ones included).  After each failure the ioctl must have failed with
+ * fault points are the slab allocations and the page allocations of any
+ * order of the calling thread (FAILSLAB, FAIL_PAGE_ALLOC; sleeping and
+ * atomic ones included).  After each failure the ioctl must have failed with
  * ENOMEM, the one errno the UAPI documents for an allocation failure
  * (include/uapi/linux/vfio.h: "ENOMEM and other errors from creating the
  * struct pages"; an allocation that fails is ENOMEM there), GET must say
@@ -17,12 +17,10 @@
  * succeed with all of the range available (so nothing leaked: no claim on
  * the BAR, no pages of the pool, no sysfs group) and unregister again.
  *
- * Order-0 page allocations are not failed in the register sweeps unless
- * -0 is given: memory hotplug on x86 allocates the page tables of the
- * direct map of the new range with alloc_low_page() (GFP_ATOMIC, order 0),
- * and phys_pud_init() and friends use the result unchecked, so an
- * injected failure there is a NULL dereference in the kernel (not the
- * series' code).  Every other sweep fails order-0 allocations too.
+ * Order-0 pages include the page tables that memory hotplug on x86
+ * allocates for the direct map of the new range (alloc_low_page(),
+ * GFP_ATOMIC): without the series' x86/mm fix, phys_pud_init() and
+ * friends used a failed one unchecked, a NULL dereference in the kernel.
  *
  * The fault points of a call are not the same from one call to the next
  * (KASAN's stack depot and kmemleak allocate when they first see a stack,
@@ -616,7 +614,7 @@ static void sweep_teardown(struct p2p_dev *d, struct sweep *s,
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-m MAX_STEPS] [-s SIZE] [-p PASSES] [-w] [-0] [-V] BDF\n",
+	fprintf(stderr, "usage: %s [-m MAX_STEPS] [-s SIZE] [-p PASSES] [-w] [-V] BDF\n",
 		prog);
 	exit(2);
 }
@@ -640,13 +638,13 @@ int main(int argc, char *argv[])
 	const char *fbegin = getenv("FAULTS_BEGIN");
 	const char *fend = getenv("FAULTS_END");
 	unsigned int passes = 3, pass;
-	bool whole = false, reg_order0 = false;
+	bool whole = false;
 	u64 size = P2P_GRANULE;
 	struct p2p_dev d;
 	const char *why;
 	int opt, ret;
 
-	while ((opt = getopt(argc, argv, "m:s:p:w0V")) != -1) {
+	while ((opt = getopt(argc, argv, "m:s:p:wV")) != -1) {
 		switch (opt) {
 		case 'm':
 			max_steps = strtoul(optarg, NULL, 0);
@@ -659,9 +657,6 @@ int main(int argc, char *argv[])
 			break;
 		case 'p':
 			passes = strtoul(optarg, NULL, 0);
-			break;
-		case '0':
-			reg_order0 = true;
 			break;
 		case 'V':
 			verbose_teardown = true;
@@ -713,9 +708,7 @@ int main(int argc, char *argv[])
 	tb_ok(kmsg_ok, "kernel log followed from the start of the injection%s%s",
 	      kmsg_ok ? "" : ": ", kmsg_ok ? "" : kmsg.why);
 
-	order0(reg_order0);
-	if (reg_order0)
-		tb_diag("register sweeps fail order-0 page allocations too (-0)");
+	order0(true);
 	for (pass = 0; pass < passes; pass++) {
 		struct sweep one = { .name = "faults_register" };
 
@@ -737,7 +730,6 @@ int main(int argc, char *argv[])
 		sweep_report(&reg_bar);
 	}
 
-	order0(true);
 	sweep_vfio_mmap(&d, &vmmap);
 	sweep_report(&vmmap);
 
