@@ -55,6 +55,8 @@
 
 GUEST_MEM=${GUEST_MEM:-4G}
 GUEST_CPUS=${GUEST_CPUS:-2}
+# TCG: one host thread per vCPU (multi) or one for all (single)
+TCG_THREAD=${TCG_THREAD:-multi}
 CMB_MB=64
 PMR_MB=16
 SHM_MB=256
@@ -125,7 +127,7 @@ qemu_cmd() {
 	# The control channel's requests and answers (control.sh)
 	mkdir -p "$results/ctl"
 	QEMU=(qemu-system-x86_64
-		-machine q35 -accel tcg,thread=multi -cpu "$cpu"
+		-machine q35 -accel tcg,thread=$TCG_THREAD -cpu "$cpu"
 		-m "$GUEST_MEM" -smp "$GUEST_CPUS"
 		-nographic -no-reboot -serial "file:$console" -monitor none
 		-qmp "unix:$results/qmp.sock,server=on,wait=off"
