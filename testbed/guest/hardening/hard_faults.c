@@ -13,9 +13,10 @@
  * ENOMEM, the one errno the UAPI documents for an allocation failure
  * (include/uapi/linux/vfio.h: "ENOMEM and other errors from creating the
  * struct pages"; an allocation that fails is ENOMEM there), GET must say
- * unregistered, p2pmem must be absent, and an immediate register must
- * succeed with all of the range available (so nothing leaked: no claim on
- * the BAR, no pages of the pool, no sysfs group) and unregister again.
+ * unregistered, p2pmem must have no range (size 0, or no files before the
+ * first registration), and an immediate register must succeed with all of
+ * the range available (so nothing leaked: no claim on the BAR, no range, no
+ * pages of the pool) and unregister again.
  *
  * Order-0 pages include the page tables that memory hotplug on x86
  * allocates for the direct map of the new range (alloc_low_page(),

@@ -7,8 +7,9 @@
 # its member does.  The array is built without a superblock (mdadm
 # --build) and degraded to that one member, so that it reads the data
 # image at the same offsets and every read goes to the stalled namespace.
-# The array is stopped afterwards; a failure to build it, or to stop it,
-# is a failing TAP line of its own.
+# The array is stopped afterwards.  A failure to build it is a failing TAP
+# line of its own; a failure to stop it is an exit status of 1, which the
+# host counts as a failure ("exited 1 with no failing TAP line").
 set -u
 . "$TESTBED/guest/lib.sh"
 
