@@ -228,6 +228,27 @@ harness_test() {
 	ht_results "$d"; echo "[   5.000000] BUG: KASAN: use-after-free in x+0x1/0x2" >> "$d/console.log"
 	expect fail "boot with a KASAN report on the console" vm_verdict b "$d"
 
+	ht_results "$d"; sed -i '/guest: done/d' "$d/console.log"
+	echo "[ 900.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" > "$d/stalled"
+	expect fail "boot that vm_watch stopped on a stall" vm_verdict b "$d"
+	expect_text "guest stalled, stopped" "the failure says the boot was stopped, and why"
+
+	# vm_watch: an RCU stall report on the console stops the "QEMU" (a
+	# copy of sleep under QEMU's name, the child of a stand-in for
+	# timeout(1)) and leaves the report in RESULTS_DIR/stalled.
+	ht_results "$d"
+	cp "$(command -v sleep)" "$HT/qemu-system-x86_64"
+	( "$HT/qemu-system-x86_64" 120; true ) &
+	local wp=$! wt=$SECONDS
+	echo "[ 900.000000] rcu: rcu_preempt kthread timer wakeup didn't happen for 21002 jiffies! g4457 f0x0 RCU_GP_WAIT_FQS(5) ->state=0x402" >> "$d/console.log"
+	VM_STALL_GRACE_S=0 vm_watch "$d" "$d/console.log" 600 "$wp" > /dev/null 2>&1
+	wait "$wp"
+	if [ -s "$d/stalled" ] && [ -f "$d/cpu-state.txt" ] && [ $((SECONDS - wt)) -lt 100 ]; then
+		result pass "harness: vm_watch stops a guest whose kernel reports an RCU stall"
+	else
+		result fail "harness: vm_watch did not stop a stalled guest ($((SECONDS - wt)) s; stalled: $(cat "$d/stalled" 2>/dev/null))"
+	fi
+
 	# Time-outs nest: a plan that cannot fit in MAX_BOOT_S is not booted.
 	printf 'a 3000 true\nb 600 true\n' > "$HT/long.plan"
 	expect fail "plan whose time-outs add up to more than MAX_BOOT_S" vm_run p2p ht-long "$HT/long.plan"

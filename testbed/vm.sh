@@ -56,7 +56,7 @@ plan_boot_limit() {
 # group of its own, so Ctrl-C on the terminal never reaches it), the
 # progress echo and the control channel. Run at the end of each boot and
 # on Ctrl-C, TERM or exit while one runs.
-VM_QPID= VM_TPID= VM_CTL= VM_PIDFILE=
+VM_QPID= VM_TPID= VM_WPID= VM_CTL= VM_PIDFILE=
 vm_stop() {
 	local i
 	if [ -n "$VM_QPID" ]; then
@@ -72,8 +72,9 @@ vm_stop() {
 		ctl_stop
 	fi
 	[ -n "$VM_TPID" ] && { kill "$VM_TPID" 2>/dev/null; wait "$VM_TPID" 2>/dev/null; }
+	[ -n "$VM_WPID" ] && { kill "$VM_WPID" 2>/dev/null; wait "$VM_WPID" 2>/dev/null; }
 	[ -n "$VM_PIDFILE" ] && rm -f "$VM_PIDFILE"
-	VM_QPID= VM_TPID= VM_CTL= VM_PIDFILE=
+	VM_QPID= VM_TPID= VM_WPID= VM_CTL= VM_PIDFILE=
 }
 
 # vm_reap PIDFILE RESULTS_DIR: a boot of the same name that a killed run
@@ -90,6 +91,50 @@ vm_reap() {
 	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
 	sleep 2
 	kill -KILL -- "-$pid" 2>/dev/null
+}
+
+# A guest whose kernel reports a stalled CPU (RCU's stall warnings: a CPU
+# that stopped taking its timer ticks leaves every grace period, and
+# whatever waits for one, stuck) does not recover; the boot would sit out
+# its limit, most of an hour. vm_watch stops it instead, a minute after the
+# report (so that the report prints whole), and saves what QEMU knows of
+# the vCPUs (qmp-diag.py) in RESULTS_DIR/cpu-state.txt. It saves the same
+# just before the limit of a boot that hangs without a report, and once
+# after a hung-task report (that boot goes on: its report fails it anyway).
+VM_STALL_RE='rcu: INFO: rcu_[a-z]+ (self-)?detected stall|rcu_[a-z]+ kthread (timer wakeup didn.t happen|starved for)'
+VM_HUNG_RE='INFO: task .* blocked for more than'
+VM_STALL_GRACE_S=${VM_STALL_GRACE_S:-60}
+
+vm_cpu_state() {	# vm_cpu_state RESULTS_DIR WHY
+	{
+		echo "# $2, $(date -u '+%F %T') UTC"
+		python3 "$TESTBED/qmp-diag.py" "$1/qmp-diag.sock"
+	} >> "$1/cpu-state.txt" 2>&1
+}
+
+# vm_watch RESULTS_DIR CONSOLE LIMIT QEMU_TIMEOUT_PID: see above.
+vm_watch() {
+	local res=$1 console=$2 limit=$3 qpid=$4 t0=$SECONDS hung= line
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		line=$(grep -a -m 1 -E "$VM_STALL_RE" "$console")
+		if [ -n "$line" ]; then
+			sleep "$VM_STALL_GRACE_S"
+			kill -0 "$qpid" 2>/dev/null || return 0
+			vm_cpu_state "$res" "stall reported"
+			echo "$line" > "$res/stalled"
+			pkill -TERM -P "$qpid" qemu-system 2>/dev/null
+			return 0
+		fi
+		if [ -z "$hung" ] && grep -q -a -E "$VM_HUNG_RE" "$console"; then
+			hung=1
+			vm_cpu_state "$res" "hung task reported"
+		fi
+		if [ $((SECONDS - t0)) -ge $((limit - 20)) ]; then
+			vm_cpu_state "$res" "20 s before the boot's limit"
+			return 0
+		fi
+	done
 }
 
 vm_run() {
@@ -132,6 +177,8 @@ vm_run() {
 		VM_CTL=1
 		ctl_start "$res"
 	fi
+	vm_watch "$res" "$console" "$limit" "$VM_QPID" &
+	VM_WPID=$!
 	# Progress: echo the guest's own lines as they come.
 	tail --pid="$VM_QPID" -n +1 -F "$console" 2>/dev/null |
 		grep --line-buffered -a '^guest: ' | sed -u 's/^/   /' &
@@ -142,6 +189,8 @@ vm_run() {
 	VM_QPID=
 	wait "$VM_TPID" 2>/dev/null
 	VM_TPID=
+	wait "$VM_WPID" 2>/dev/null
+	VM_WPID=
 	vm_stop
 	tb_cleanup_del vm_stop
 	echo "== boot $name: guest ran $(( $(date +%s) - t0 ))s"
@@ -161,7 +210,11 @@ vm_verdict() {
 	flavor=$(cat "$res/flavor" 2>/dev/null)
 	touch "$console"
 
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	if [ -f "$res/stalled" ]; then
+		result fail "$name: guest stalled, stopped ${VM_STALL_GRACE_S}s after its kernel said: $(head -c 160 "$res/stalled")" \
+			"vCPU state in $res/cpu-state.txt; last console lines below"
+		tail -n 25 "$console" | sed 's/^/      | /'
+	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		result fail "$name: guest did not finish within ${limit:-?}s" "last console lines below"
 		tail -n 25 "$console" | sed 's/^/      | /'
 	elif ! grep -q -a '^guest: up after' "$console"; then
