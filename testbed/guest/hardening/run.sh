@@ -82,10 +82,15 @@ for spec in "$@"; do
 	runner=$!
 	stuck=
 	exec 3< "$fifo"
+	part=
 	while :; do
 		IFS= read -r -t 5 line <&3
 		r=$?
 		if [ $r -gt 128 ]; then
+			# The 5 s are the whole read's: a line that came at the
+			# end of them is cut, and its start is in $line. Keep
+			# it for the next read.
+			part+=$line
 			# Nothing for 5 s: past the limit and the kill, give up
 			# on a program that the kernel does not let die
 			if [ $(( $(date +%s) - t0 )) -gt $((limit + 40)) ]; then
@@ -94,6 +99,8 @@ for spec in "$@"; do
 			fi
 			continue
 		fi
+		line=$part$line
+		part=
 		[ $r = 0 ] || break
 		case $line in
 		"__rc="*) rc=${line#__rc=} ;;
