@@ -452,16 +452,28 @@ int cmd_where(const struct p2p_opts *o)
 			msg("0x%llx: not in a p2pmem mapping (process %s maps %s there)",
 			    a, pid, *loc->path ? loc->path : "anonymous memory");
 			break;
+		case -ENXIO:
+			msg("0x%llx: in a p2pmem mapping of %s mapped at offset 0, from anywhere: the "
+			    "kernel does not say where; place it (mmap() at "
+			    "PCI_P2PMEM_MMAP_OFFSET(bar, offset), vfio_p2p_map_at(), "
+			    "vfio-p2p read --at)",
+			    a, loc->bdf);
+			break;
 		case -ESTALE:
-			msg("0x%llx: in a mapping of %s that is gone: it was %s bar %d offset "
-			    "0x%llx, but the P2P memory was removed (e.g. the registration ended) "
-			    "and accesses raise SIGBUS",
-			    a, loc->path, loc->bdf, loc->bar,
-			    (unsigned long long)loc->bar_offset);
+			if (loc->bar < 0)
+				msg("0x%llx: in a mapping of %s that is gone: the P2P memory was "
+				    "removed (e.g. vfio-pci was unbound) and accesses raise SIGBUS",
+				    a, loc->path);
+			else
+				msg("0x%llx: in a mapping of %s that is gone: it was %s bar %d "
+				    "offset 0x%llx, but the P2P memory was removed (e.g. vfio-pci "
+				    "was unbound) and accesses raise SIGBUS",
+				    a, loc->path, loc->bdf, loc->bar,
+				    (unsigned long long)loc->bar_offset);
 			break;
 		case -EINVAL:
-			msg("0x%llx: the file offset of the p2pmem mapping of %s does not name a "
-			    "BAR: a kernel without the BAR/offset encoding of p2pmem mappings?",
+			msg("0x%llx: the file offset of the p2pmem mapping of %s names no BAR: it "
+			    "is neither 0 nor PCI_P2PMEM_MMAP_OFFSET(bar 0 to 5, offset)",
 			    a, loc->path);
 			break;
 		case -ESRCH:

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * Decode where a p2pmem/allocate mapping lies in its BAR, from
- * /proc/<pid>/maps.  See vfio_p2p_where.h.
+ * Place p2pmem/allocate mappings in their BAR, and decode where a placed
+ * one lies from /proc/<pid>/maps.  See vfio_p2p_where.h.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include "vfio_p2p_where.h"
 
@@ -93,14 +96,54 @@ bool vfio_p2p_map_bdf(const struct vfio_p2p_map *m, char bdf[16])
 int vfio_p2p_decode(uint64_t pgoff, uint64_t map_start, uint64_t addr,
 		    int *bar, uint64_t *bar_offset)
 {
-	uint64_t b = pgoff >> VFIO_P2P_BAR_SHIFT;
-	uint64_t off = pgoff & VFIO_P2P_OFFSET_MASK;
+	uint64_t index = pgoff >> PCI_P2PMEM_MMAP_BAR_SHIFT;
 
-	if (b >= VFIO_P2P_NUM_BARS || addr < map_start)
+	if (addr < map_start)
 		return -EINVAL;
-	*bar = (int)b;
-	*bar_offset = off + (addr - map_start);
+	/* Mapped from anywhere, or a part split off such a mapping */
+	if (!index)
+		return -ENXIO;
+	if (index > VFIO_P2P_NUM_BARS)
+		return -EINVAL;
+	*bar = (int)(index - 1);
+	*bar_offset = (pgoff & PCI_P2PMEM_MMAP_OFFSET_MASK) + (addr - map_start);
 	return 0;
+}
+
+void *vfio_p2p_map_at(const char *allocate_path, int bar, uint64_t bar_offset,
+		      size_t len, int *err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t pgoff;
+	void *p = NULL;
+	int fd, ret;
+
+	ret = -EINVAL;
+	if (bar < 0 || bar >= VFIO_P2P_NUM_BARS || !len || page <= 0 ||
+	    bar_offset % (uint64_t)page ||
+	    bar_offset > PCI_P2PMEM_MMAP_OFFSET_MASK ||
+	    len > PCI_P2PMEM_MMAP_OFFSET_MASK + 1 - bar_offset)
+		goto out;
+
+	pgoff = PCI_P2PMEM_MMAP_OFFSET(bar, bar_offset);
+	ret = -EOVERFLOW;
+	if ((off_t)pgoff < 0 || (uint64_t)(off_t)pgoff != pgoff)
+		goto out;
+
+	fd = open(allocate_path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)pgoff);
+	ret = p == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (p == MAP_FAILED)
+		p = NULL;
+out:
+	if (err)
+		*err = ret;
+	return p;
 }
 
 int vfio_p2p_locate_in(FILE *maps, uint64_t addr, struct vfio_p2p_loc *loc)
@@ -129,9 +172,10 @@ int vfio_p2p_locate_in(FILE *maps, uint64_t addr, struct vfio_p2p_loc *loc)
 		}
 		ret = vfio_p2p_decode(m.pgoff, m.start, addr, &loc->bar,
 				      &loc->bar_offset);
-		if (ret)
-			break;
-		loc->map_bar_offset = m.pgoff & VFIO_P2P_OFFSET_MASK;
+		if (!ret)
+			loc->map_bar_offset = m.pgoff & PCI_P2PMEM_MMAP_OFFSET_MASK;
+		else
+			loc->bar = -1;
 		if (m.deleted)
 			ret = -ESTALE;
 		break;

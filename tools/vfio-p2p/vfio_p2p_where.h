@@ -3,25 +3,37 @@
  * Where does a p2pmem buffer lie in its BAR?
  *
  * A shared mapping of /sys/bus/pci/devices/<BDF>/p2pmem/allocate gives a
- * process a buffer in the P2P memory of the device.  The kernel sets the
- * file offset of that mapping, as /proc/<pid>/maps shows it, to
+ * process a buffer in the P2P memory of the device.  The file offset of
+ * the mapping says where that buffer is to be:
  *
- *	(BAR index << 56) | offset of the first byte of the buffer in the BAR
+ *  - 0: anywhere there is room.  The kernel does not say where it put it:
+ *    /proc/<pid>/maps shows file offset 0 and nothing else tells.
+ *  - PCI_P2PMEM_MMAP_OFFSET(bar, offset) (<linux/pci.h>), that is
+ *    (bar + 1) << 48 | offset: exactly @offset bytes into BAR @bar (0 to
+ *    5), page aligned.  mmap() fails with EBUSY if any of it is allocated
+ *    already, with EINVAL if it does not lie inside one registered range.
  *
- * so a userspace driver that reads data from an NVMe into the buffer with
- * O_DIRECT can tell its device where the data landed.  This file decodes
- * it.  It has no dependencies beyond libc: copy vfio_p2p_where.[ch] into a
- * program, or link libvfio-p2p.a built next to the vfio-p2p tool.
+ * A userspace driver that reads data from an NVMe into the buffer with
+ * O_DIRECT, and must tell its device where the data landed, places the
+ * buffer: vfio_p2p_map_at() below.  The kernel leaves the file offset of a
+ * mapping as it was given, so /proc/<pid>/maps of a placed mapping tells
+ * any process where it is; vfio_p2p_where() and vfio_p2p_locate() decode
+ * it, and say -ENXIO for a buffer that was not placed.
  *
- * On kernels without that encoding the file offset stays 0, and every
- * buffer would look like it lies at offset 0 of BAR 0; there is no way to
- * tell such kernels apart from here.
+ * No dependencies beyond libc: copy vfio_p2p_where.[ch] into a program, or
+ * link libvfio-p2p.a built next to the vfio-p2p tool.  If the program also
+ * includes <linux/pci.h>, include it before this file: the definitions
+ * below stand in for its own when the installed headers predate them.
+ *
+ * Kernels without placement refuse every file offset but 0 (EINVAL) and
+ * show 0 for every mapping, so nothing of theirs decodes as placed.
  */
 #ifndef VFIO_P2P_WHERE_H
 #define VFIO_P2P_WHERE_H
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -30,9 +42,44 @@
 extern "C" {
 #endif
 
-#define VFIO_P2P_BAR_SHIFT	56
-#define VFIO_P2P_OFFSET_MASK	((1ULL << VFIO_P2P_BAR_SHIFT) - 1)
+#ifndef PCI_P2PMEM_MMAP_OFFSET
+/* The UAPI of <linux/pci.h>, for headers installed before it */
+#define PCI_P2PMEM_MMAP_BAR_SHIFT	48
+#define PCI_P2PMEM_MMAP_OFFSET_MASK	((1ULL << PCI_P2PMEM_MMAP_BAR_SHIFT) - 1)
+#define PCI_P2PMEM_MMAP_OFFSET(bar, offset)				\
+	((((uint64_t)(bar) + 1) << PCI_P2PMEM_MMAP_BAR_SHIFT) |		\
+	 ((uint64_t)(offset) & PCI_P2PMEM_MMAP_OFFSET_MASK))
+#endif
+
 #define VFIO_P2P_NUM_BARS	6
+
+/*
+ * vfio_p2p_map_at - map a p2pmem buffer placed at a chosen BAR offset
+ * @allocate_path: /sys/bus/pci/devices/<BDF>/p2pmem/allocate
+ * @bar: the BAR (0 to 5) whose registered range holds the buffer
+ * @bar_offset: where the buffer starts, in bytes from the start of the BAR;
+ *	a multiple of the page size
+ * @len: its length in bytes (the kernel rounds it up to pages)
+ * @err: if not NULL, 0 or the negative errno of the failure
+ *
+ * Maps @len bytes of p2pmem shared, readable and writable, at file offset
+ * PCI_P2PMEM_MMAP_OFFSET(@bar, @bar_offset): the pages are those of BAR
+ * @bar from @bar_offset on, so what a peer device writes to that buffer is
+ * at @bar_offset in the BAR for the owner of the device.  The file
+ * descriptor is closed again; munmap() the buffer to give it back.
+ *
+ * Return: the buffer, or NULL (never MAP_FAILED) with *@err:
+ *  -EINVAL   @bar, @bar_offset or @len not valid here; or from the kernel:
+ *            the buffer does not lie inside one registered range of BAR
+ *            @bar, or the kernel cannot place buffers (offset 0 only)
+ *  -EBUSY    some of that memory is allocated already (another buffer)
+ *  -ENODEV   the device has no P2P memory (any more)
+ *  -ENOENT   no such file: nothing of the device was ever registered
+ *  -EOVERFLOW the file offset does not fit in off_t (32-bit off_t)
+ *  others    from open() and mmap() (-EACCES, -ENOMEM, ...)
+ */
+void *vfio_p2p_map_at(const char *allocate_path, int bar, uint64_t bar_offset,
+		      size_t len, int *err);
 
 /*
  * vfio_p2p_where - the BAR and offset in the BAR of @addr
@@ -40,15 +87,21 @@ extern "C" {
  * @bar: the BAR index (0 to 5)
  * @bar_offset: the offset of @addr within that BAR
  *
- * Reads /proc/self/maps, so it is not meant for a fast path: call it once
- * per buffer and add the offset within the buffer yourself.
+ * Decodes the file offset of the mapping, as /proc/self/maps shows it, and
+ * adds the distance of @addr from the start of the mapping.  Reads
+ * /proc/self/maps, so it is not meant for a fast path: call it once per
+ * buffer and add the offset within the buffer yourself.
  *
  * Return: 0, or a negative errno:
+ *  -ENXIO    mapped at offset 0, from anywhere: the kernel does not say
+ *            where; place it (vfio_p2p_map_at()).  Also for the parts of
+ *            such a mapping that munmap() or mremap() split off (their
+ *            file offsets are below 1 << PCI_P2PMEM_MMAP_BAR_SHIFT)
  *  -EFAULT   no mapping contains @addr
  *  -ENOENT   @addr is mapped, but not from a p2pmem/allocate file
  *  -ESTALE   the mapping's file is gone (the P2P memory was removed, e.g.
- *            the registration of the BAR ended); accesses raise SIGBUS
- *  -EINVAL   the file offset does not name a BAR
+ *            vfio-pci was unbound); accesses raise SIGBUS
+ *  -EINVAL   the file offset names no BAR (above BAR 5)
  *  others    from reading /proc/self/maps
  */
 int vfio_p2p_where(const void *addr, int *bar, uint64_t *bar_offset);
@@ -56,7 +109,7 @@ int vfio_p2p_where(const void *addr, int *bar, uint64_t *bar_offset);
 /* The full answer, for any process */
 struct vfio_p2p_loc {
 	char bdf[16];		/* PCI device that has the BAR, "dddd:bb:dd.f" */
-	int bar;
+	int bar;		/* -1: not known */
 	uint64_t bar_offset;	/* of the address asked about */
 	uint64_t map_start;	/* the mapping that contains it */
 	uint64_t map_end;
@@ -67,8 +120,10 @@ struct vfio_p2p_loc {
 
 /*
  * vfio_p2p_locate - like vfio_p2p_where() for process @pid (0: self).
- * Fills @loc as far as known also on -ENOENT and -ESTALE (path, mapping).
- * Returns -ESRCH if there is no process @pid.
+ * Fills @loc as far as known also on -ENXIO, -ENOENT, -ESTALE and -EINVAL
+ * (path, device, mapping); loc->bar is -1 whenever the location is not
+ * known.  -ESTALE comes before -ENXIO and -EINVAL: the memory is gone
+ * either way.  Returns -ESRCH if there is no process @pid.
  */
 int vfio_p2p_locate(pid_t pid, uint64_t addr, struct vfio_p2p_loc *loc);
 /* The same, reading maps lines from @maps (for tests and saved maps files) */
@@ -105,7 +160,12 @@ bool vfio_p2p_map_bdf(const struct vfio_p2p_map *m, char bdf[16]);
  * @pgoff: file offset of the mapping in bytes
  * @map_start: start address of the mapping
  * @addr: an address inside it
- * Return: 0 or -EINVAL if @pgoff does not name a BAR.
+ *
+ * bar = (@pgoff >> PCI_P2PMEM_MMAP_BAR_SHIFT) - 1, and the offset is the
+ * low bits of @pgoff plus @addr - @map_start.
+ * Return: 0, -ENXIO if @pgoff says "from anywhere" (its BAR field is 0:
+ * not placed, location unknown), -EINVAL if it names no BAR or @addr lies
+ * before @map_start.
  */
 int vfio_p2p_decode(uint64_t pgoff, uint64_t map_start, uint64_t addr,
 		    int *bar, uint64_t *bar_offset);

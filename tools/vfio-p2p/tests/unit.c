@@ -4,9 +4,9 @@
  * Prints TAP; the last line is "# N passed, N failed"; exits 1 on failure.
  *
  * Covers argument parsing, the /proc/<pid>/maps decoder (synthetic lines,
- * and this process's own maps with a file laid out like p2pmem), the BAR
- * table parser, a synthetic sysfs tree (driver, IOMMU group) and the
- * error messages.
+ * and this process's own maps with a file laid out like p2pmem, placed
+ * with vfio_p2p_map_at() and not), the BAR table parser, a synthetic sysfs
+ * tree (driver, IOMMU group) and the error messages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -279,12 +279,17 @@ static void test_maps_lines(void)
 	uint64_t off;
 	int bar, ret;
 
-	snprintf(line, sizeof(line), "7f12c4a00000-7f12c4c00000 rw-s 0200000000200000 00:15 12345  "
+	ok(PCI_P2PMEM_MMAP_OFFSET(2, 0x200000) == 0x0003000000200000ULL &&
+	   PCI_P2PMEM_MMAP_OFFSET(0, 0) == 1ULL << 48 &&
+	   PCI_P2PMEM_MMAP_OFFSET_MASK == 0xffffffffffffULL,
+	   "PCI_P2PMEM_MMAP_OFFSET(2, 2 MiB) is 0x0003000000200000");
+
+	snprintf(line, sizeof(line), "7f12c4a00000-7f12c4c00000 rw-s 0003000000200000 00:15 12345  "
 				     "                    %s\n",
 		 P2P_PATH);
 	ret = vfio_p2p_parse_maps_line(line, &m);
 	ok(!ret && m.start == 0x7f12c4a00000ULL && m.end == 0x7f12c4c00000ULL &&
-	   m.pgoff == 0x0200000000200000ULL && !strcmp(m.perms, "rw-s") &&
+	   m.pgoff == 0x0003000000200000ULL && !strcmp(m.perms, "rw-s") &&
 	   m.dev_major == 0 && m.dev_minor == 0x15 && m.inode == 12345 &&
 	   !strcmp(m.path, P2P_PATH) && !m.deleted, "p2pmem maps line splits");
 	ok(vfio_p2p_map_bdf(&m, bdf) && !strcmp(bdf, "0000:03:00.0"),
@@ -292,14 +297,24 @@ static void test_maps_lines(void)
 	ret = vfio_p2p_decode(m.pgoff, m.start, 0x7f12c4a01234ULL, &bar, &off);
 	ok(!ret && bar == 2 && off == 0x201234, "decode: bar 2 offset 0x201234 (got %d 0x%llx)",
 	   bar, (unsigned long long)off);
-	ret = vfio_p2p_decode(0x0000000000000000ULL, 0x1000, 0x1000, &bar, &off);
-	ok(!ret && bar == 0 && off == 0, "decode: bar 0 offset 0");
-	ret = vfio_p2p_decode(0x05ffffffffe00000ULL, 0x1000, 0x2000, &bar, &off);
-	ok(!ret && bar == 5 && off == 0xffffffffe01000ULL, "decode: bar 5, offset near 2^56");
-	ok(vfio_p2p_decode(0x0600000000000000ULL, 0x1000, 0x1000, &bar, &off) == -EINVAL,
+	bar = 7;
+	ret = vfio_p2p_decode(0, 0x1000, 0x1000, &bar, &off);
+	ok(ret == -ENXIO && bar == 7, "decode: file offset 0 is -ENXIO, from anywhere (%d)", ret);
+	ret = vfio_p2p_decode(0x3000, 0x1000, 0x1000, &bar, &off);
+	ok(ret == -ENXIO, "decode: a part split off an offset 0 mapping is -ENXIO too (%d)", ret);
+	ret = vfio_p2p_decode(PCI_P2PMEM_MMAP_OFFSET(0, 0), 0x1000, 0x1000, &bar, &off);
+	ok(!ret && bar == 0 && off == 0, "decode: bar 0 offset 0 (%d, %d 0x%llx)", ret, bar,
+	   (unsigned long long)off);
+	ret = vfio_p2p_decode(0x0006ffffffe00000ULL, 0x1000, 0x2000, &bar, &off);
+	ok(!ret && bar == 5 && off == 0xffffffe01000ULL, "decode: bar 5, offset near 2^48");
+	ok(vfio_p2p_decode(0x0007000000000000ULL, 0x1000, 0x1000, &bar, &off) == -EINVAL,
 	   "decode: BAR 6 is not a BAR");
+	ok(vfio_p2p_decode(0x0200000000200000ULL, 0x1000, 0x1000, &bar, &off) == -EINVAL,
+	   "decode: the old (bar << 56) encoding names no BAR");
+	ok(vfio_p2p_decode(PCI_P2PMEM_MMAP_OFFSET(2, 0), 0x2000, 0x1000, &bar, &off) == -EINVAL,
+	   "decode: an address before the mapping is -EINVAL");
 
-	snprintf(line, sizeof(line), "7f0000100000-7f0000300000 rw-s 0400000000000000 00:15 777   "
+	snprintf(line, sizeof(line), "7f0000100000-7f0000300000 rw-s 0005000000000000 00:15 777   "
 				     "/mnt/my sysfs copy/devices/0000:03:00.0/p2pmem/allocate\n");
 	ret = vfio_p2p_parse_maps_line(line, &m);
 	ok(!ret && !strcmp(m.path, "/mnt/my sysfs copy/devices/0000:03:00.0/p2pmem/allocate"),
@@ -314,7 +329,7 @@ static void test_maps_lines(void)
 	   m.dev_major == 8 && m.dev_minor == 1 && !vfio_p2p_map_bdf(&m, bdf),
 	   "p2pmem/allocate not under a PCI device is not p2pmem");
 
-	snprintf(line, sizeof(line), "7f12c4a00000-7f12c4c00000 rw-s 0200000000400000 00:15 12345  "
+	snprintf(line, sizeof(line), "7f12c4a00000-7f12c4c00000 rw-s 0003000000400000 00:15 12345  "
 				     "%s (deleted)\n",
 		 P2P_PATH);
 	ret = vfio_p2p_parse_maps_line(line, &m);
@@ -356,10 +371,13 @@ static void test_locate_in(void)
 {
 	static const char maps[] =
 		"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]\n"
-		"7f12c4a00000-7f12c4c00000 rw-s 0200000000200000 00:15 12345      " P2P_PATH "\n"
-		"7f12c4c00000-7f12c4e00000 rw-s 0200000000600000 00:15 12345      " P2P_PATH
+		"7f12c4a00000-7f12c4c00000 rw-s 0003000000200000 00:15 12345      " P2P_PATH "\n"
+		"7f12c4c00000-7f12c4e00000 rw-s 0003000000600000 00:15 12345      " P2P_PATH
 		" (deleted)\n"
-		"7f12c5000000-7f12c5001000 rw-s 0600000000000000 00:15 12345      " P2P_PATH "\n"
+		"7f12c5000000-7f12c5001000 rw-s 0007000000000000 00:15 12345      " P2P_PATH "\n"
+		"7f12c5100000-7f12c5500000 rw-s 00000000 00:15 12345              " P2P_PATH "\n"
+		"7f12c5500000-7f12c5600000 rw-s 00000000 00:15 12345              " P2P_PATH
+		" (deleted)\n"
 		"7f12c6000000-7f12c6001000 r--p 00000000 08:01 42                         "
 		"/usr/lib/lib with space.so\n";
 	struct vfio_p2p_loc loc;
@@ -372,7 +390,7 @@ static void test_locate_in(void)
 	ok(!ret && !strcmp(loc.bdf, "0000:03:00.0") && loc.bar == 2 &&
 	   loc.bar_offset == 0x300010 && loc.map_start == 0x7f12c4a00000ULL &&
 	   loc.map_bar_offset == 0x200000 && !strcmp(loc.path, P2P_PATH),
-	   "locate: address in the middle of a p2pmem mapping");
+	   "locate: address in the middle of a placed p2pmem mapping");
 
 	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
 	ret = vfio_p2p_locate_in(f, 0x7f12c4c00000ULL, &loc);
@@ -383,7 +401,20 @@ static void test_locate_in(void)
 	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
 	ret = vfio_p2p_locate_in(f, 0x7f12c5000000ULL, &loc);
 	fclose(f);
-	ok(ret == -EINVAL, "locate: offset naming BAR 6 is -EINVAL");
+	ok(ret == -EINVAL && loc.bar == -1, "locate: offset naming BAR 6 is -EINVAL");
+
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	ret = vfio_p2p_locate_in(f, 0x7f12c5300000ULL, &loc);
+	fclose(f);
+	ok(ret == -ENXIO && loc.bar == -1 && !strcmp(loc.bdf, "0000:03:00.0") &&
+	   loc.map_start == 0x7f12c5100000ULL && !strcmp(loc.path, P2P_PATH),
+	   "locate: mapped at offset 0 is -ENXIO, device and mapping given, no BAR");
+
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	ret = vfio_p2p_locate_in(f, 0x7f12c5500000ULL, &loc);
+	fclose(f);
+	ok(ret == -ESTALE && loc.bar == -1,
+	   "locate: deleted mapping at offset 0 is -ESTALE, no BAR");
 
 	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
 	ret = vfio_p2p_locate_in(f, 0x7f12c6000800ULL, &loc);
@@ -402,17 +433,31 @@ static void test_locate_in(void)
 	ok(ret == -EFAULT, "locate: unmapped address is -EFAULT");
 }
 
+static void map_at_fails(const char *path, int bar, uint64_t off, size_t len,
+			 int want, const char *what)
+{
+	int err = 0;
+	void *p = vfio_p2p_map_at(path, bar, off, len, &err);
+
+	ok(!p && err == want, "vfio_p2p_map_at %s: %s (%s)", what, strerror(-want),
+	   p ? "mapped" : strerror(-err));
+	if (p)
+		munmap(p, len);
+}
+
 /*
- * The real /proc/self/maps: a file laid out like sysfs, in a directory
- * whose name has spaces, mapped at file offset 2 MiB, reads as BAR 0
- * offset 2 MiB; once unlinked, as deleted.
+ * The real /proc/self/maps, with a file laid out like sysfs in a directory
+ * whose name has spaces: mapped at a file offset below 1 << 48 it reads as
+ * not placed (-ENXIO); placed by vfio_p2p_map_at() at BAR 2 offset 2 MiB,
+ * as there; once unlinked, as deleted.  A regular file maps at any offset
+ * (only touching pages beyond its end would fault), so nothing is touched.
  */
 static void test_where_self(const char *root)
 {
 	char path[PATH_MAX + 64];
 	uint64_t off = 0;
-	void *p;
-	int fd, bar = -1, ret;
+	int fd, bar = -1, ret, err = 1;
+	void *p, *q, *r;
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:07:00.0/p2pmem/allocate", root);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
@@ -424,17 +469,40 @@ static void test_where_self(const char *root)
 	close(fd);
 	if (!ok(p != MAP_FAILED, "map a p2pmem-like file"))
 		return;
-
 	ret = vfio_p2p_where((char *)p + 0x1234, &bar, &off);
-	ok(!ret && bar == 0 && off == 0x201234,
+	ok(ret == -ENXIO, "vfio_p2p_where, not placed: -ENXIO (%d)", ret);
+
+	q = vfio_p2p_map_at(path, 2, 2 << 20, 4 << 20, &err);
+	if (!ok(q && !err, "vfio_p2p_map_at BAR 2 offset 2 MiB: %s", strerror(-err)))
+		q = NULL;
+	ret = q ? vfio_p2p_where((char *)q + 0x1234, &bar, &off) : -1;
+	ok(!ret && bar == 2 && off == 0x201234,
 	   "vfio_p2p_where on this process: %d, bar %d offset 0x%llx", ret, bar,
 	   (unsigned long long)off);
 	ret = vfio_p2p_where(&bar, &bar, &off);
 	ok(ret == -ENOENT, "vfio_p2p_where on the stack: -ENOENT (%d)", ret);
 
+	map_at_fails(path, 6, 0, 4096, -EINVAL, "BAR 6");
+	map_at_fails(path, -1, 0, 4096, -EINVAL, "BAR -1");
+	map_at_fails(path, 2, 0x800, 4096, -EINVAL, "at an offset not page aligned");
+	map_at_fails(path, 2, 0, 0, -EINVAL, "of 0 bytes");
+	map_at_fails(path, 2, PCI_P2PMEM_MMAP_OFFSET_MASK + 1 - 4096, 8192, -EINVAL,
+		     "past the last offset a BAR can have");
+	map_at_fails("/nonexistent/p2pmem/allocate", 2, 0, 4096, -ENOENT, "of a missing file");
+	ok(!vfio_p2p_map_at(path, 6, 0, 4096, NULL), "vfio_p2p_map_at fails with a NULL err");
+	r = vfio_p2p_map_at(path, 3, 0, 4096, NULL);
+	ok(r != NULL, "vfio_p2p_map_at works with a NULL err");
+	if (r)
+		munmap(r, 4096);
+
 	unlink(path);
+	if (q) {
+		ret = vfio_p2p_where(q, &bar, &off);
+		ok(ret == -ESTALE, "vfio_p2p_where after unlink: -ESTALE (%d)", ret);
+		munmap(q, 4 << 20);
+	}
 	ret = vfio_p2p_where(p, &bar, &off);
-	ok(ret == -ESTALE, "vfio_p2p_where after unlink: -ESTALE (%d)", ret);
+	ok(ret == -ESTALE, "vfio_p2p_where after unlink, not placed: -ESTALE (%d)", ret);
 	munmap(p, 4 << 20);
 	ret = vfio_p2p_where(p, &bar, &off);
 	ok(ret == -EFAULT, "vfio_p2p_where after munmap: -EFAULT (%d)", ret);
