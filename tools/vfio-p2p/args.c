@@ -12,33 +12,193 @@
 #include "args.h"
 #include "util.h"
 
-const char usage_text[] =
+const char *const command_env[NR_ENV] = {
+	[ENV_ALLOCATE] = "VFIO_P2P_ALLOCATE",
+	[ENV_BDF] = "VFIO_P2P_BDF",
+	[ENV_BAR] = "VFIO_P2P_BAR",
+	[ENV_OFFSET] = "VFIO_P2P_OFFSET",
+	[ENV_SIZE] = "VFIO_P2P_SIZE",
+	[ENV_REGISTER_NS] = "VFIO_P2P_REGISTER_NS",
+};
+
+static const char main_help[] =
+"usage: vfio-p2p COMMAND [ARG...]\n"
+"       vfio-p2p COMMAND --help\n"
+"       vfio-p2p --version\n"
+"\n"
+"Registers a memory BAR of a vfio-pci device as P2P memory\n"
+"(VFIO_DEVICE_FEATURE_P2P_REGISTER), runs a command while it is registered,\n"
+"and tells where p2pmem buffers lie in their BAR.\n"
+"\n"
+"commands:\n"
+"  probe BDF             what stands between BDF and P2P registration: driver,\n"
+"                        IOMMU group, kernel support, BARs, registrations\n"
+"  register BDF --bar N  register a range of BAR N, then --hold, or run\n"
+"                        -- COMMAND and unregister when it exits\n"
+"  where ADDR...         device, BAR and offset in the BAR of placed p2pmem\n"
+"                        buffers of a process\n"
+"  read --dev BLOCKDEV   O_DIRECT read of BLOCKDEV into p2pmem (--at places\n"
+"                        the buffer in the BAR) or DRAM\n"
+"  bounce BDF --bar N    the way without registration: read into DRAM, copy\n"
+"                        into the BAR mmap()ed through VFIO\n"
+"\n"
+"'vfio-p2p COMMAND --help' tells more of each, 'vfio-p2p help COMMAND' too.\n"
+"BDF is [dddd:]bb:dd.f. Numbers take 0x and K, M, G suffixes (binary).\n"
+"Exit status: 0 success, 1 not ready or failed, 2 usage error.\n";
+
+static const char probe_help[] =
 "usage: vfio-p2p probe BDF\n"
-"       vfio-p2p register BDF --bar N [--offset X] [--size Y] --hold\n"
+"\n"
+"Tells what stands between BDF and P2P registration: the bound driver (and\n"
+"how to bind it to vfio-pci), the IOMMU group and whether VFIO can use it,\n"
+"CAP_SYS_RAWIO, whether the running kernel supports the feature, each BAR\n"
+"(kind, size, address, registrable or why not, registration) and the\n"
+"device's p2pmem (size and available, as sysfs says).\n"
+"\n"
+"Opens the device through VFIO, which vfio-pci may answer with a reset.\n"
+"Exit status 0 if the device is ready, 1 if not.\n";
+
+static const char register_help[] =
+"usage: vfio-p2p register BDF --bar N [--offset X] [--size Y] --hold\n"
 "       vfio-p2p register BDF --bar N [--offset X] [--size Y] -- COMMAND [ARG...]\n"
-"       vfio-p2p where [--pid PID] ADDR...\n"
-"       vfio-p2p read --dev BLOCKDEV --bytes N [--offset X] [--engine psync|io_uring]\n"
-"                     [--bs N] [--qd N] [--p2pmem PATH | --dram] [--cksum] [--pause]\n"
-"       vfio-p2p bounce BDF --bar N --dev BLOCKDEV --bytes N [--offset X]\n"
+"\n"
+"Registers Y bytes from offset X of memory BAR N of BDF (bound to vfio-pci)\n"
+"as P2P memory: default the whole BAR, --size 0 to its end; X, Y and the\n"
+"address of the range must be multiples of 2 MiB. Prints one line with the\n"
+"range, the time the ioctl took (measured, wall clock) and the struct pages\n"
+"the range costs (computed: 64 bytes per 4 KiB), then:\n"
+"\n"
+"  --hold        prints the p2pmem path and waits; SIGINT or SIGTERM\n"
+"                unregisters, exit status 0\n"
+"  -- COMMAND    runs COMMAND, forwarding SIGINT, SIGTERM, SIGHUP, SIGQUIT,\n"
+"                unregisters when it exits and exits with its status (128 +\n"
+"                signal if it was killed, 127 if it could not be run)\n"
+"\n"
+"Unregistering prints the time that ioctl took (measured). The registration\n"
+"also ends when the process dies, on any device reset, memory decode off\n"
+"and low power entry: p2pmem mappings raise SIGBUS from then on.\n"
+"\n"
+"environment of COMMAND:\n"
+"  VFIO_P2P_ALLOCATE     /sys/bus/pci/devices/BDF/p2pmem/allocate\n"
+"  VFIO_P2P_BDF          the device, dddd:bb:dd.f\n"
+"  VFIO_P2P_BAR          the BAR index N\n"
+"  VFIO_P2P_OFFSET       start of the registered range in the BAR, bytes\n"
+"  VFIO_P2P_SIZE         size of the registered range, bytes\n"
+"  VFIO_P2P_REGISTER_NS  how long the registering ioctl took, ns (measured)\n"
+"(numbers in decimal)\n";
+
+static const char where_help[] =
+"usage: vfio-p2p where [--pid PID] ADDR...\n"
+"\n"
+"For each address (hex) in a p2pmem mapping of process PID (default: this\n"
+"one), prints the device, the BAR and the offset in the BAR:\n"
+"\n"
+"    0x7f12c4a01000 0000:03:00.0 bar 2 offset 0x201000\n"
+"\n"
+"It decodes the file offset of the mapping in /proc/PID/maps, which is\n"
+"what the mapping asked for: PCI_P2PMEM_MMAP_OFFSET(bar, offset), (bar + 1)\n"
+"<< 48 | offset, for a buffer placed there ('vfio-p2p read --at',\n"
+"vfio_p2p_map_at()). A buffer mapped at file offset 0 came from anywhere in\n"
+"the P2P memory and the kernel does not say where: 'where' says so (ENXIO)\n"
+"and exits 1.\n";
+
+static const char read_help[] =
+"usage: vfio-p2p read --dev BLOCKDEV --bytes N [--offset X]\n"
+"                     [--engine psync|io_uring] [--bs N] [--qd N]\n"
+"                     [--p2pmem PATH] [--at OFFSET [--bar N]] [--cksum] [--pause]\n"
+"       vfio-p2p read --dev BLOCKDEV --bytes N [--offset X] --dram ...\n"
+"\n"
+"A helper for demos and tests: maps a buffer of bs x qd bytes of p2pmem,\n"
+"O_DIRECT-reads N bytes of BLOCKDEV from offset X into it, bs at a time, and\n"
+"prints the throughput (measured: wall clock of the reads) and where the\n"
+"buffer is.\n"
+"\n"
+"  --p2pmem PATH   the p2pmem/allocate file to map (default:\n"
+"                  $VFIO_P2P_ALLOCATE, set by 'vfio-p2p register -- COMMAND')\n"
+"  --at OFFSET     place the buffer OFFSET bytes into the registered BAR\n"
+"                  (page aligned, inside the registered range): then the\n"
+"                  data is known to be there, and 'where' can tell it too.\n"
+"                  Without --at the buffer comes from anywhere in the P2P\n"
+"                  memory, and the kernel does not say where\n"
+"  --bar N         the BAR of --at (default: $VFIO_P2P_BAR)\n"
+"  --dram          read into DRAM instead: the baseline\n"
+"  --engine E      psync (default: one read at a time) or io_uring\n"
+"  --bs N          bytes per read (default 1 MiB)\n"
+"  --qd N          reads in flight with io_uring (default 8)\n"
+"  --cksum         print the POSIX cksum of the data as the CPU reads it back\n"
+"                  from the buffer, to compare with\n"
+"                  'dd if=BLOCKDEV bs=1M count=... iflag=direct | cksum'\n"
+"  --pause         keep the buffer mapped after printing, until SIGTERM or\n"
+"                  SIGINT\n"
+"\n"
+"environment: VFIO_P2P_ALLOCATE and VFIO_P2P_BAR, as above; the others of\n"
+"'vfio-p2p register --help' (VFIO_P2P_OFFSET, VFIO_P2P_SIZE) name the\n"
+"registered range in the messages.\n";
+
+static const char bounce_help[] =
+"usage: vfio-p2p bounce BDF --bar N --dev BLOCKDEV --bytes N [--offset X]\n"
 "                       [--engine psync|io_uring] [--bs N] [--qd N]\n"
 "\n"
-"probe     what stands between BDF and P2P registration: driver, IOMMU group,\n"
-"          kernel support, BARs, current registrations (exit 0 if ready)\n"
-"register  register a range of memory BAR N of BDF (vfio-pci) as P2P memory,\n"
-"          run COMMAND with VFIO_P2P_ALLOCATE, VFIO_P2P_BDF, VFIO_P2P_BAR,\n"
-"          VFIO_P2P_OFFSET, VFIO_P2P_SIZE in its environment, unregister when\n"
-"          it exits, exit with its status; --hold: wait for SIGINT/SIGTERM\n"
-"where     device, BAR and offset in the BAR of addresses in p2pmem mappings\n"
-"          of process PID\n"
-"read      O_DIRECT read of BLOCKDEV into a buffer mapped from\n"
-"          $VFIO_P2P_ALLOCATE (or --p2pmem PATH, or DRAM with --dram); prints\n"
-"          throughput and where the buffer is; --cksum prints cksum(1) of\n"
-"          the data; --pause keeps the buffer mapped until SIGTERM/SIGINT\n"
-"bounce    the way without registration, to compare with: O_DIRECT read of\n"
-"          BLOCKDEV into DRAM, each chunk copied into BAR N mmap()ed through\n"
-"          VFIO; prints throughput and CPU time, then checks the BAR (TAP)\n"
-"\n"
-"Numbers take 0x and K, M, G suffixes (binary). BDF is [dddd:]bb:dd.f.\n";
+"The way to get data from a block device into a BAR without registration,\n"
+"to compare with: opens BDF through VFIO, mmap()s the start of BAR N through\n"
+"the VFIO region, O_DIRECT-reads N bytes of BLOCKDEV from offset X into a\n"
+"DRAM ring of qd buffers of bs bytes (as 'read' does, same defaults) and\n"
+"copies each chunk with the CPU into the BAR, chunk i at offset\n"
+"(i mod qd) x bs. Prints TAP, the wall time and CPU time of the reads and\n"
+"copies (measured: clock and getrusage), then reads the BAR back through\n"
+"the VFIO region and compares it with the device. The BAR must not be\n"
+"registered, nor the device open elsewhere. Exit 0 if every check passed.\n";
+
+const char *cmd_name(enum p2p_cmd cmd)
+{
+	switch (cmd) {
+	case CMD_PROBE:
+		return "probe";
+	case CMD_REGISTER:
+		return "register";
+	case CMD_WHERE:
+		return "where";
+	case CMD_READ:
+		return "read";
+	case CMD_BOUNCE:
+		return "bounce";
+	default:
+		return "";
+	}
+}
+
+const char *help_text(enum p2p_cmd cmd)
+{
+	switch (cmd) {
+	case CMD_PROBE:
+		return probe_help;
+	case CMD_REGISTER:
+		return register_help;
+	case CMD_WHERE:
+		return where_help;
+	case CMD_READ:
+		return read_help;
+	case CMD_BOUNCE:
+		return bounce_help;
+	default:
+		return main_help;
+	}
+}
+
+const char *version_text(void)
+{
+	return "vfio-p2p " VFIO_P2P_VERSION "\n"
+	       "UAPI: VFIO_DEVICE_FEATURE_P2P_REGISTER; p2pmem/allocate placed at file\n"
+	       "offset PCI_P2PMEM_MMAP_OFFSET(bar, offset) = (bar + 1) << 48 | offset\n";
+}
+
+void usage_error_line(char *buf, size_t len, enum p2p_cmd cmd, const char *err)
+{
+	const char *name = cmd_name(cmd);
+
+	snprintf(buf, len, "%s (see 'vfio-p2p %s%s--help')", err, name,
+		 *name ? " " : "");
+}
 
 static int fail(char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -91,7 +251,7 @@ static int num_opt(const char *name, const char *val, uint64_t *out,
 }
 
 static const char *const num_opts[] = {
-	"--bar", "--offset", "--size", "--pid", "--bytes", "--bs", "--qd",
+	"--bar", "--offset", "--size", "--pid", "--bytes", "--bs", "--qd", "--at",
 };
 
 static int parse_common(int argc, char **argv, int *i, struct p2p_opts *o,
@@ -145,6 +305,10 @@ static int parse_common(int argc, char **argv, int *i, struct p2p_opts *o,
 				return fail(err, len, "--qd %s: 1 to 4096", val);
 			o->qd = (unsigned int)v;
 			break;
+		case 7:
+			o->place = true;
+			o->at = v;
+			break;
 		}
 		return 1;
 	}
@@ -195,7 +359,7 @@ static bool allowed(enum p2p_cmd cmd, const char *arg)
 	static const char *const where[] = { "--pid" };
 	static const char *const rd[] = {
 		"--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
-		"--p2pmem", "--dram", "--cksum", "--pause",
+		"--p2pmem", "--dram", "--cksum", "--pause", "--at", "--bar",
 	};
 	static const char *const bounce[] = {
 		"--bar", "--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
@@ -259,6 +423,10 @@ static int check_cmd(struct p2p_opts *o, bool have_bdf, char *err, size_t len)
 			return fail(err, len, "read needs --bytes N");
 		if (o->dram && o->p2pmem)
 			return fail(err, len, "read takes --dram or --p2pmem, not both");
+		if (o->dram && o->place)
+			return fail(err, len, "read takes --dram or --at, not both");
+		if (o->bar >= 0 && !o->place)
+			return fail(err, len, "read: --bar N goes with --at OFFSET");
 		if (o->engine == ENGINE_PSYNC && o->qd > 1)
 			return fail(err, len, "--qd %u: psync does one read at a time, use "
 					      "--engine io_uring",
@@ -278,10 +446,31 @@ static int check_cmd(struct p2p_opts *o, bool have_bdf, char *err, size_t len)
 					      "--engine io_uring",
 				    o->qd);
 		break;
-	case CMD_HELP:
+	default:
 		break;
 	}
 	return 0;
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "-h") || !strcmp(a, "--help");
+}
+
+static bool is_version(const char *a)
+{
+	return !strcmp(a, "-V") || !strcmp(a, "--version");
+}
+
+/* The command called @name; CMD_HELP if there is none */
+static enum p2p_cmd cmd_by_name(const char *name)
+{
+	int c;
+
+	for (c = CMD_PROBE; c < NR_CMDS; c++)
+		if (!strcmp(name, cmd_name((enum p2p_cmd)c)))
+			return (enum p2p_cmd)c;
+	return CMD_HELP;
 }
 
 int parse_args(int argc, char **argv, struct p2p_opts *o, char *err, size_t len)
@@ -291,6 +480,8 @@ int parse_args(int argc, char **argv, struct p2p_opts *o, char *err, size_t len)
 	int i, ret;
 
 	memset(o, 0, sizeof(*o));
+	o->cmd = CMD_HELP;
+	o->help_for = CMD_HELP;
 	o->bar = -1;
 	o->engine = ENGINE_PSYNC;
 	if (len)
@@ -299,30 +490,41 @@ int parse_args(int argc, char **argv, struct p2p_opts *o, char *err, size_t len)
 	if (argc < 2)
 		return fail(err, len, "no command given");
 	sub = argv[1];
-	if (!strcmp(sub, "-h") || !strcmp(sub, "--help") || !strcmp(sub, "help")) {
-		o->cmd = CMD_HELP;
+	if (is_help(sub) || !strcmp(sub, "help")) {
+		if (argc > 2 && !strcmp(sub, "help")) {
+			o->help_for = cmd_by_name(argv[2]);
+			if (o->help_for == CMD_HELP)
+				return fail(err, len, "help: unknown command '%s'", argv[2]);
+		}
+		if (argc > (o->help_for == CMD_HELP ? 2 : 3))
+			return fail(err, len, "unexpected argument '%s' after %s",
+				    argv[o->help_for == CMD_HELP ? 2 : 3], sub);
 		return 0;
 	}
-	if (!strcmp(sub, "probe"))
-		o->cmd = CMD_PROBE;
-	else if (!strcmp(sub, "register"))
-		o->cmd = CMD_REGISTER;
-	else if (!strcmp(sub, "where"))
-		o->cmd = CMD_WHERE;
-	else if (!strcmp(sub, "read"))
-		o->cmd = CMD_READ;
-	else if (!strcmp(sub, "bounce"))
-		o->cmd = CMD_BOUNCE;
-	else
+	if (is_version(sub)) {
+		if (argc > 2)
+			return fail(err, len, "unexpected argument '%s' after %s", argv[2], sub);
+		o->cmd = CMD_VERSION;
+		return 0;
+	}
+	o->help_for = cmd_by_name(sub);
+	if (o->help_for == CMD_HELP)
 		return fail(err, len, "unknown command '%s'", sub);
+
+	/* --help (or --version) before "--" wins over any mistake around it */
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+		if (is_help(argv[i]))
+			return 0;
+		if (is_version(argv[i])) {
+			o->cmd = CMD_VERSION;
+			return 0;
+		}
+	}
+	o->cmd = o->help_for;
 
 	for (i = 2; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			o->cmd = CMD_HELP;
-			return 0;
-		}
 		if (!strcmp(a, "--")) {
 			if (o->cmd != CMD_REGISTER)
 				return fail(err, len, "'--' is only for register -- COMMAND");

@@ -227,8 +227,8 @@ int cmd_bounce(const struct p2p_opts *o)
 		 fmt_size(r.bs, s1, sizeof(s1)), r.qd, ret ? ": " : "",
 		 ret == -ENODATA ? "short read" : ret ? strerror(-ret) : ""))
 		goto out;
-	printf("# bounced %s from %s%s%s at 0x%llx into %s BAR %d through DRAM in %.3f s: "
-	       "%.1f MiB/s, CPU %.3f s\n",
+	printf("# bounced %s from %s%s%s at 0x%llx into %s BAR %d through DRAM in %.3f s, "
+	       "%.1f MiB/s, CPU %.3f s (measured: clock and getrusage)\n",
 	       fmt_size(r.bytes, s1, sizeof(s1)), o->dev, *client ? " " : "", client,
 	       (unsigned long long)r.offset, o->bdf, o->bar, t1 - t0,
 	       t1 > t0 ? (double)r.bytes / (1 << 20) / (t1 - t0) : 0.0, c1 - c0);

@@ -32,4 +32,11 @@ bool device_usable(const char *bdf, struct sbuf *sb, char *driver,
 /* Print @text (lines from explain_*()) to stderr after "vfio-p2p: " */
 void print_explained(const char *text);
 
+/*
+ * A usage error found after parsing: one line, with where the help of
+ * @cmd is, to stderr.  Returns EXIT_USAGE.
+ */
+int usage_error(enum p2p_cmd cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif /* VFIO_P2P_CMDS_H */

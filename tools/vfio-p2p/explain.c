@@ -207,7 +207,7 @@ void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
 			sbuf_printf(sb,
 				    "  They take 64 bytes per 4 KiB page%s%s%s; memory hotplug "
 				    "may also have refused the range (see dmesg).\n",
-				    c->size ? " (" : "", c->size ? s1 : "",
+				    c->size ? " (computed: " : "", c->size ? s1 : "",
 				    c->size ? " here)" : "");
 			return;
 		}
@@ -266,12 +266,55 @@ void explain_read(struct sbuf *sb, int err, const char *dev,
 	sbuf_printf(sb, "  See dmesg for what the kernel said.\n");
 }
 
+/* mmap() at a file offset that places the buffer failed with -@err */
+static bool explain_place(struct sbuf *sb, int err, uint64_t len, const char *bdf,
+			  const struct p2p_place *p)
+{
+	const char *dev = bdf ? bdf : "the device";
+	uint64_t end = p->at + len - 1;
+	char s1[32];
+
+	switch (err) {
+	case EINVAL:
+		sbuf_printf(sb, "cannot place %s at offset 0x%llx of BAR %d of %s: 0x%llx-0x%llx "
+				"does not lie inside one registered range\n",
+			    fmt_size(len, s1, sizeof(s1)), (unsigned long long)p->at, p->bar,
+			    dev, (unsigned long long)p->at, (unsigned long long)end);
+		if (p->range_known)
+			sbuf_printf(sb, "  The range registered of BAR %d is 0x%llx-0x%llx: the "
+					"buffer (--bs x --qd) must start at 0x%llx or after and end "
+					"by 0x%llx. --at is an offset in the BAR, not in the range.\n",
+				    p->bar, (unsigned long long)p->range_offset,
+				    (unsigned long long)(p->range_offset + p->range_size - 1),
+				    (unsigned long long)p->range_offset,
+				    (unsigned long long)(p->range_offset + p->range_size - 1));
+		else
+			sbuf_printf(sb, "  --at is an offset in the BAR, not in the range: "
+					"'vfio-p2p probe %s' shows what is registered.\n", dev);
+		sbuf_printf(sb, "  A kernel without placement of p2pmem buffers takes only file "
+				"offset 0 and refuses this too: then leave out --at.\n");
+		return true;
+	case EBUSY:
+		sbuf_printf(sb, "cannot place %s at offset 0x%llx of BAR %d of %s: some of "
+				"0x%llx-0x%llx is allocated already\n",
+			    fmt_size(len, s1, sizeof(s1)), (unsigned long long)p->at, p->bar,
+			    dev, (unsigned long long)p->at, (unsigned long long)end);
+		sbuf_printf(sb, "  Another p2pmem buffer, of this or another process (or of the "
+				"driver that owns the P2P memory), holds it. Choose another --at, "
+				"or end what holds it.\n");
+		return true;
+	}
+	return false;
+}
+
 void explain_mmap(struct sbuf *sb, int err, const char *path, uint64_t len,
-		  const char *bdf)
+		  const char *bdf, const struct p2p_place *place)
 {
 	uint64_t size, avail;
 	char s1[32], s2[32], s3[32];
 
+	if (place && explain_place(sb, err, len, bdf, place))
+		return;
 	switch (err) {
 	case ENOENT:
 	case ENODEV:

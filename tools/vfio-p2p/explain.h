@@ -45,8 +45,21 @@ void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
  */
 void explain_read(struct sbuf *sb, int err, const char *dev,
 		  const char *client, const char *provider);
-/* mmap() of p2pmem/allocate (@path) failed with -@err */
+/* Where "read --at" asked for its buffer */
+struct p2p_place {
+	int bar;
+	uint64_t at;		/* offset of the buffer in the BAR */
+	/* The registered range ($VFIO_P2P_OFFSET, $VFIO_P2P_SIZE), if known */
+	bool range_known;
+	uint64_t range_offset;
+	uint64_t range_size;
+};
+
+/*
+ * mmap() of @len bytes of p2pmem/allocate (@path, of device @bdf if known)
+ * failed with -@err; @place is where it was to be, NULL if anywhere.
+ */
 void explain_mmap(struct sbuf *sb, int err, const char *path, uint64_t len,
-		  const char *bdf);
+		  const char *bdf, const struct p2p_place *place);
 
 #endif /* VFIO_P2P_EXPLAIN_H */

@@ -3,7 +3,9 @@
  * vfio-p2p read: O_DIRECT read of a block device into a p2pmem buffer, for
  * demos and tests.  The buffer is bs * qd bytes; the read walks the range
  * in bs chunks through that ring of slots, in order, so that --cksum can
- * checksum the data with the CPU before a slot is reused.
+ * checksum the data with the CPU before a slot is reused.  With --at the
+ * buffer is placed at that offset of the BAR (vfio_p2p_map_at()), and
+ * only then is its location known and printed.
  *
  * The reader itself (reader.h) is shared with "vfio-p2p bounce", which
  * reads into a DRAM ring the same way and copies each chunk into a BAR.
@@ -274,11 +276,68 @@ static void cksum_chunk(struct reader *r, uint64_t i, const uint8_t *data, uint6
 	*crc = cksum_update(*crc, data, len);
 }
 
+/* The device of .../<BDF>/p2pmem/allocate, "" if @path is not like that */
+static void allocate_bdf(const char *path, char bdf[PCI_BDF_LEN])
+{
+	const char *p = strstr(path, "/p2pmem/allocate");
+
+	bdf[0] = '\0';
+	if (p && p - path >= 12 && pci_is_bdf(p - 12, 12)) {
+		memcpy(bdf, p - 12, 12);
+		bdf[12] = '\0';
+	}
+}
+
+/* A decimal number from the environment; false if unset or not a number */
+static bool env_u64(enum p2p_env e, uint64_t *v)
+{
+	const char *s = getenv(command_env[e]);
+
+	return s && *s && !parse_u64(s, v);
+}
+
+/*
+ * Where --at puts the buffer: the BAR from --bar or $VFIO_P2P_BAR, and the
+ * range registered under "vfio-p2p register" if @path is its p2pmem.
+ * Returns 0 or the exit status of a usage error.
+ */
+static int read_place(const struct p2p_opts *o, const char *path,
+		      struct p2p_place *pl)
+{
+	const char *alloc = getenv(command_env[ENV_ALLOCATE]);
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t bar, off, size;
+	bool env_bar = env_u64(ENV_BAR, &bar) && bar < PCI_NUM_BARS;
+
+	if (o->bar >= 0)
+		pl->bar = o->bar;
+	else if (env_bar)
+		pl->bar = (int)bar;
+	else
+		return usage_error(CMD_READ, "--at needs a BAR: --bar N, or %s from "
+				   "'vfio-p2p register BDF --bar N -- ...'",
+				   command_env[ENV_BAR]);
+	pl->at = o->at;
+	if (page > 0 && o->at % (uint64_t)page)
+		return usage_error(CMD_READ, "--at 0x%llx is not a multiple of the page size "
+				   "(%ld)", (unsigned long long)o->at, page);
+
+	if (env_bar && bar == (uint64_t)pl->bar && alloc && !strcmp(alloc, path) &&
+	    env_u64(ENV_OFFSET, &off) && env_u64(ENV_SIZE, &size) && size) {
+		pl->range_known = true;
+		pl->range_offset = off;
+		pl->range_size = size;
+	}
+	return 0;
+}
+
 int cmd_read(const struct p2p_opts *o)
 {
 	char buf[4096];
-	char client[PCI_BDF_LEN] = "", target[128], s1[32], s2[32], s3[32];
+	char client[PCI_BDF_LEN] = "", bdf[PCI_BDF_LEN] = "";
+	char target[128], s1[32], s2[32], s3[32];
 	const char *path = NULL, *engine;
+	struct p2p_place place = { .bar = -1 };
 	struct vfio_p2p_loc *loc = NULL;
 	struct reader r = { .fd = -1 };
 	uint64_t maplen = 0;
@@ -289,13 +348,19 @@ int cmd_read(const struct p2p_opts *o)
 	int ret, mfd, status = EXIT_NOT_READY;
 
 	if (!o->dram) {
-		path = o->p2pmem ? o->p2pmem : getenv("VFIO_P2P_ALLOCATE");
+		path = o->p2pmem ? o->p2pmem : getenv(command_env[ENV_ALLOCATE]);
 		if (!path || !*path) {
 			msg("no p2pmem to read into: VFIO_P2P_ALLOCATE is not set\n"
 			    "  Run it under 'vfio-p2p register BDF --bar N -- vfio-p2p read ...', "
 			    "give --p2pmem /sys/bus/pci/devices/BDF/p2pmem/allocate, or use --dram "
 			    "for a DRAM baseline.");
 			return EXIT_NOT_READY;
+		}
+		allocate_bdf(path, bdf);
+		if (o->place) {
+			ret = read_place(o, path, &place);
+			if (ret)
+				return ret;
 		}
 	}
 
@@ -319,35 +384,48 @@ int cmd_read(const struct p2p_opts *o)
 		loc = calloc(1, sizeof(*loc));
 		if (!loc)
 			goto out;
-		mfd = open(path, O_RDWR | O_CLOEXEC);
-		if (mfd < 0) {
-			ret = errno;
-			r.buf = MAP_FAILED;
+		if (o->place) {
+			r.buf = vfio_p2p_map_at(path, place.bar, place.at, maplen, &ret);
+			ret = -ret;
 		} else {
-			r.buf = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
-				     MAP_SHARED, mfd, 0);
-			ret = errno;
-			close(mfd);
-		}
-		if (r.buf == MAP_FAILED) {
-			char bdf[PCI_BDF_LEN] = "";
-			const char *p = strstr(path, "/p2pmem/allocate");
-
-			if (p && p - path >= 12 && pci_is_bdf(p - 12, 12)) {
-				memcpy(bdf, p - 12, 12);
-				bdf[12] = '\0';
+			mfd = open(path, O_RDWR | O_CLOEXEC);
+			if (mfd < 0) {
+				ret = errno;
+				r.buf = MAP_FAILED;
+			} else {
+				r.buf = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
+					     MAP_SHARED, mfd, 0);
+				ret = errno;
+				close(mfd);
 			}
+			if (r.buf == MAP_FAILED)
+				r.buf = NULL;
+		}
+		if (!r.buf) {
 			sbuf_init(&sb, buf, sizeof(buf));
-			explain_mmap(&sb, ret, path, maplen, *bdf ? bdf : NULL);
+			explain_mmap(&sb, ret, path, maplen, *bdf ? bdf : NULL,
+				     o->place ? &place : NULL);
 			print_explained(buf);
-			r.buf = NULL;
 			goto out;
 		}
+		/* What /proc/self/maps says, as any process would see it */
 		ret = vfio_p2p_locate(0, (uint64_t)(uintptr_t)r.buf, loc);
-		if (!ret) {
+		if (o->place) {
+			if (ret || loc->bar != place.bar || loc->bar_offset != place.at) {
+				msg("the buffer placed at offset 0x%llx of BAR %d of %s does not "
+				    "read back from /proc/self/maps as that: %s (bar %d offset "
+				    "0x%llx)",
+				    (unsigned long long)place.at, place.bar, path,
+				    ret ? strerror(-ret) : "another place", loc->bar,
+				    (unsigned long long)loc->bar_offset);
+				goto out;
+			}
 			located = true;
 			snprintf(target, sizeof(target), "p2pmem of %s BAR %d",
 				 loc->bdf, loc->bar);
+		} else if (ret == -ENXIO) {
+			/* Mapped from anywhere: the device is known, the place is not */
+			snprintf(target, sizeof(target), "p2pmem of %s", loc->bdf);
 		} else {
 			snprintf(target, sizeof(target), "%s", path);
 		}
@@ -371,29 +449,34 @@ int cmd_read(const struct p2p_opts *o)
 				    o->dev, strerror(-ret));
 		} else {
 			explain_read(&sb, -ret, o->dev, client,
-				     located ? loc->bdf : path);
+				     *loc->bdf ? loc->bdf : path);
 		}
 		print_explained(buf);
 		goto out;
 	}
 
-	printf("read %s from %s%s%s at 0x%llx into %s in %.3f s: %.1f MiB/s (%s, bs %s, qd %u%s)\n",
+	printf("read %s from %s%s%s at 0x%llx into %s in %.3f s, %.1f MiB/s (measured; %s, "
+	       "bs %s, qd %u%s)\n",
 	       fmt_size(r.bytes, s1, sizeof(s1)), o->dev,
 	       *client ? " " : "", client,
 	       (unsigned long long)r.offset, target, t1 - t0,
 	       t1 > t0 ? (double)r.bytes / (1 << 20) / (t1 - t0) : 0.0,
 	       engine, fmt_size(r.bs, s2, sizeof(s2)), r.qd,
 	       o->cksum ? ", with cksum" : "");
+	fmt_size(maplen, s3, sizeof(s3));
 	if (located)
-		printf("buffer: 0x%llx %s bar %d offset 0x%llx (%s)\n",
+		printf("buffer: 0x%llx %s bar %d offset 0x%llx (%s, placed with --at)\n",
 		       (unsigned long long)(uintptr_t)r.buf, loc->bdf, loc->bar,
-		       (unsigned long long)loc->bar_offset,
-		       fmt_size(maplen, s3, sizeof(s3)));
+		       (unsigned long long)loc->bar_offset, s3);
+	else if (o->dram)
+		printf("buffer: 0x%llx DRAM (%s)\n", (unsigned long long)(uintptr_t)r.buf, s3);
+	else if (*loc->bdf)
+		printf("buffer: 0x%llx p2pmem of %s (%s), not placed: the kernel does not say "
+		       "where in the BAR it is (--at places it)\n",
+		       (unsigned long long)(uintptr_t)r.buf, loc->bdf, s3);
 	else
-		printf("buffer: 0x%llx %s (%s)\n",
-		       (unsigned long long)(uintptr_t)r.buf,
-		       o->dram ? "DRAM" : "not a p2pmem mapping",
-		       fmt_size(maplen, s3, sizeof(s3)));
+		printf("buffer: 0x%llx %s (%s), not a p2pmem mapping\n",
+		       (unsigned long long)(uintptr_t)r.buf, path, s3);
 	if (o->cksum)
 		printf("cksum: %u %llu\n", cksum_finish(crc, r.bytes),
 		       (unsigned long long)r.bytes);

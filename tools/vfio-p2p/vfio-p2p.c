@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,19 @@ void print_explained(const char *text)
 	while (len && text[len - 1] == '\n')
 		len--;
 	msg("%.*s", (int)len, text);
+}
+
+int usage_error(enum p2p_cmd cmd, const char *fmt, ...)
+{
+	char err[256], line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, sizeof(err), fmt, ap);
+	va_end(ap);
+	usage_error_line(line, sizeof(line), cmd, err);
+	msg("%s", line);
+	return EXIT_USAGE;
 }
 
 /* Print explanation lines to stdout, indented, as part of a report */
@@ -266,12 +280,13 @@ static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
 		return EXIT_NOT_READY;
 	}
 	if (!child) {
-		setenv("VFIO_P2P_ALLOCATE", allocate, 1);
-		setenv("VFIO_P2P_BDF", o->bdf, 1);
-		set_env_num("VFIO_P2P_BAR", (unsigned long long)o->bar);
-		set_env_num("VFIO_P2P_OFFSET", r->offset);
-		set_env_num("VFIO_P2P_SIZE", r->size);
-		set_env_num("VFIO_P2P_REGISTER_NS", register_ns);
+		/* Each of them is in register's help (args.c) */
+		setenv(command_env[ENV_ALLOCATE], allocate, 1);
+		setenv(command_env[ENV_BDF], o->bdf, 1);
+		set_env_num(command_env[ENV_BAR], (unsigned long long)o->bar);
+		set_env_num(command_env[ENV_OFFSET], r->offset);
+		set_env_num(command_env[ENV_SIZE], r->size);
+		set_env_num(command_env[ENV_REGISTER_NS], register_ns);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		execvp(o->command[0], o->command);
 		status = errno;
@@ -384,13 +399,12 @@ int cmd_register(const struct p2p_opts *o)
 
 	pci_path(allocate, sizeof(allocate), o->bdf, "p2pmem/allocate");
 	register_ns = (uint64_t)((t1 - t0) * 1e9 + 0.5);
-	printf("registered %s BAR %d range 0x%llx-0x%llx (%s) as P2P memory, struct pages %s, "
-	       "in %.3f ms\n",
+	printf("registered %s BAR %d range 0x%llx-0x%llx (%s) as P2P memory in %.3f ms "
+	       "(measured: the ioctl), struct pages %s (computed: 64 B per 4 KiB)\n",
 	       o->bdf, o->bar, (unsigned long long)r.offset,
 	       (unsigned long long)(r.offset + r.size - 1),
-	       fmt_size(r.size, s1, sizeof(s1)),
-	       fmt_size(r.size / SZ_4K * P2P_PAGE_STRUCT, s2, sizeof(s2)),
-	       register_ns / 1e6);
+	       fmt_size(r.size, s1, sizeof(s1)), register_ns / 1e6,
+	       fmt_size(r.size / SZ_4K * P2P_PAGE_STRUCT, s2, sizeof(s2)));
 	if (access(allocate, F_OK))
 		msg("warning: %s does not exist: %s", allocate, strerror(errno));
 
@@ -416,7 +430,8 @@ int cmd_register(const struct p2p_opts *o)
 		if (o->hold)
 			status = EXIT_NOT_READY;
 	} else {
-		printf("unregistered %s BAR %d in %.3f ms\n", o->bdf, o->bar, (t1 - t0) * 1e3);
+		printf("unregistered %s BAR %d in %.3f ms (measured: the ioctl)\n", o->bdf,
+		       o->bar, (t1 - t0) * 1e3);
 	}
 	vfio_dev_close(&dev);
 	fflush(stdout);
@@ -492,12 +507,12 @@ int cmd_where(const struct p2p_opts *o)
 
 int main(int argc, char **argv)
 {
+	char err[256], line[512];
 	struct p2p_opts o;
-	char err[256];
 
 	if (parse_args(argc, argv, &o, err, sizeof(err))) {
-		msg("%s", err);
-		fputs(usage_text, stderr);
+		usage_error_line(line, sizeof(line), o.help_for, err);
+		msg("%s", line);
 		return EXIT_USAGE;
 	}
 
@@ -512,9 +527,12 @@ int main(int argc, char **argv)
 		return cmd_read(&o);
 	case CMD_BOUNCE:
 		return cmd_bounce(&o);
-	case CMD_HELP:
+	case CMD_VERSION:
+		fputs(version_text(), stdout);
+		return 0;
+	default:
 		break;
 	}
-	fputs(usage_text, stdout);
+	fputs(help_text(o.help_for), stdout);
 	return 0;
 }

@@ -10,6 +10,8 @@
 # BAR   that BAR (default: $SHM_BAR of the test bed's guest environment)
 # BLK   a block device to read from (read only; nothing is written)
 # N     bytes per read (default: $READ_BUF of the guest environment)
+# AT    where in the BAR the placed buffers go (read --at; default 2 MiB,
+#       inside the registered range, which is the whole BAR)
 # VFIO_P2P  the binary (default: ../vfio-p2p next to this script)
 #
 # Needs root. Prints TAP (with the test bed's testbed/guest/lib.sh); exit 0
@@ -19,6 +21,7 @@
 BAR=${BAR:-$SHM_BAR}
 V=${VFIO_P2P:-$(cd "$(dirname "$0")/.." && pwd)/vfio-p2p}
 N=${N:-$READ_BUF}
+AT=${AT:-$((2 << 20))}
 T=$(mktemp -d "${TMPDIR:-/tmp}/vfio-p2p-guest.XXXXXX") || exit 1
 PIDS=()
 
@@ -86,54 +89,87 @@ check "probe: BAR $BAR registrable, not registered" \
 check "probe: a small BAR is named as not registrable" \
 	grep -q "^bar [0-9]: .*not registrable" "$T/probe1"
 
-# 2. register -- COMMAND: reads into p2pmem, where, data, environment
+# 2. register -- COMMAND: reads into p2pmem, from anywhere and placed with
+# --at; where, data, environment
 cat > "$T/inner.sh" <<'EOF'
 # Runs under vfio-p2p register, with VFIO_P2P_* set.
 echo "env $VFIO_P2P_BDF $VFIO_P2P_BAR $VFIO_P2P_OFFSET $VFIO_P2P_SIZE $VFIO_P2P_ALLOCATE"
 echo "register_ns $VFIO_P2P_REGISTER_NS"
+paused() {	# paused FILE PID: wait until the reader PID says it is paused
+	local i
+	for i in $(seq 600); do
+		grep -q '^paused' "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+# From anywhere: the kernel does not say where, and neither does where
 "$V" read --dev "$BLK" --bytes "$N" --engine psync --cksum || exit 10
+"$V" read --dev "$BLK" --bytes 1M --pause > "$T/any.out" 2>&1 &
+ap=$!
+paused "$T/any.out" $ap
+addr=$(sed -n 's/^buffer: \(0x[0-9a-f]*\) .*/\1/p' "$T/any.out")
+"$V" where --pid $ap "$addr" > "$T/any.where" 2>&1
+echo "any_where_rc $?"
+kill -TERM $ap
+wait $ap
+# Placed at $AT: the reader and where say the same place
 "$V" read --dev "$BLK" --bytes "$N" --engine io_uring --bs 256k --qd 4 --cksum \
-	--pause > "$T/pause.out" 2>&1 &
+	--at "$AT" --pause > "$T/pause.out" 2>&1 &
 rp=$!
 st=0
-for i in $(seq 600); do
-	grep -q '^paused' "$T/pause.out" && break
-	kill -0 $rp 2>/dev/null || break
-	sleep 0.1
-done
+paused "$T/pause.out" $rp
 addr=$(sed -n 's/^buffer: \(0x[0-9a-f]*\) .*/\1/p' "$T/pause.out")
 "$V" where --pid $rp "$addr" || st=11
+# That place is taken now; and there is none beyond the registered range
+"$V" read --dev "$BLK" --bytes 1M --at "$AT" > "$T/busy.out" 2>&1
+echo "busy_rc $?"
+"$V" read --dev "$BLK" --bytes 1M --at $((VFIO_P2P_OFFSET + VFIO_P2P_SIZE)) \
+	> "$T/outside.out" 2>&1
+echo "outside_rc $?"
 kill -TERM $rp
 wait $rp || st=12
-cat "$T/pause.out"
+cat "$T/pause.out" "$T/any.out" "$T/any.where" "$T/busy.out" "$T/outside.out"
 exit $st
 EOF
-export V BLK N T
+export V BLK N T AT
 timeout 300 "$V" register "$BDF" --bar "$BAR" -- sh "$T/inner.sh" \
 	> "$T/reg" 2>&1
 rc=$?
 show "$T/reg"
-ok $rc "register -- sh (psync and io_uring reads, where) exits 0"
+ok $rc "register -- sh (psync and io_uring reads, placed and not, where) exits 0"
 size=$(sed -n "s/^registered $BDF BAR $BAR range 0x0-0x\([0-9a-f]*\) .*/\1/p" "$T/reg")
-check "register: one line names BDF, BAR, range, struct page memory and time taken" \
-	grep -q "^registered $BDF BAR $BAR range 0x0-0x[0-9a-f]* ([0-9.]* [KMGT]iB) as P2P memory, struct pages [0-9.]* [KMG]iB, in [0-9]*\.[0-9]* ms$" "$T/reg"
+check "register: one line names BDF, BAR, range, time taken (measured), struct page memory (computed)" \
+	grep -q "^registered $BDF BAR $BAR range 0x0-0x[0-9a-f]* ([0-9.]* [KMGT]iB) as P2P memory in [0-9]*\.[0-9]* ms (measured: the ioctl), struct pages [0-9.]* [KMG]iB (computed: 64 B per 4 KiB)$" "$T/reg"
 check "register: the command gets the time the registration took" \
 	grep -q "^register_ns [1-9][0-9]*$" "$T/reg"
 check "register: environment of the command" \
 	grep -q "^env $BDF $BAR 0 $((0x${size:-0} + 1)) /sys/bus/pci/devices/$BDF/p2pmem/allocate$" "$T/reg"
-check "read psync into p2pmem of $BDF BAR $BAR" grep -q "^read .* into p2pmem of $BDF BAR $BAR in .*psync" "$T/reg"
-check "read io_uring into p2pmem of $BDF BAR $BAR" grep -q "^read .* into p2pmem of $BDF BAR $BAR in .*io_uring" "$T/reg"
+check "read psync into p2pmem of $BDF, not placed" \
+	grep -q "^read .* into p2pmem of $BDF in .* MiB/s (measured; psync" "$T/reg"
+check "read without --at: the buffer line says it was not placed" \
+	grep -q "^buffer: 0x[0-9a-f]* p2pmem of $BDF (.*), not placed: the kernel does not say where" "$T/reg"
+grep -q "^any_where_rc 1$" "$T/reg" &&
+	grep -q "mapped at offset 0, from anywhere: the kernel does not say where; place it" "$T/reg"
+ok $? "where of a buffer that was not placed: the kernel does not say where (ENXIO), exit 1"
+check "read io_uring --at $AT into p2pmem of $BDF BAR $BAR" \
+	grep -q "^read .* into p2pmem of $BDF BAR $BAR in .*io_uring" "$T/reg"
 [ "$(grep -c "^cksum: $want$" "$T/reg")" = 2 ]
 ok $? "data read into p2pmem matches the device (cksum, psync and io_uring)"
-# The last buffer line is the paused io_uring reader's
-buf=$(sed -n "s/^buffer: \(0x[0-9a-f]* $BDF bar $BAR offset 0x[0-9a-f]*\) .*/\1/p" "$T/reg" | tail -n 1)
+# The first buffer line is the placed reader's (pause.out comes first)
+buf=$(sed -n "s/^buffer: \(0x[0-9a-f]* $BDF bar $BAR offset 0x[0-9a-f]*\) (.*, placed with --at)$/\1/p" "$T/reg" | head -n 1)
 [ -n "$buf" ] && grep -qx "$buf" "$T/reg"
-ok $? "where --pid gives the same place as the reader itself (${buf:-no buffer line})"
+ok $? "where --pid gives the same place as the placed reader itself (${buf:-no buffer line})"
 off=$(echo "$buf" | sed -n 's/.* offset \(0x[0-9a-f]*\)$/\1/p')
-[ -n "$off" ] && [ $((off)) -lt $((0x${size:-0} + 1)) ] && [ $((off % 4096)) = 0 ]
-ok $? "buffer offset ${off:-?} is page aligned and inside the registered range"
+[ -n "$off" ] && [ $((off)) = $((AT)) ]
+ok $? "the placed buffer is at offset ${off:-?} of BAR $BAR: where --at put it ($AT)"
+grep -q "^busy_rc 1$" "$T/reg" && grep -q "is allocated already" "$T/reg"
+ok $? "--at where a buffer is already: refused (EBUSY) and explained"
+grep -q "^outside_rc 1$" "$T/reg" && grep -q "does not lie inside one registered range" "$T/reg"
+ok $? "--at beyond the registered range: refused (EINVAL) and explained"
 check "register: unregistered after the command" \
-	grep -q "^unregistered $BDF BAR $BAR in [0-9]*\.[0-9]* ms$" "$T/reg"
+	grep -q "^unregistered $BDF BAR $BAR in [0-9]*\.[0-9]* ms (measured: the ioctl)$" "$T/reg"
 
 # 3. exit status of the command passes through
 timeout 120 "$V" register "$BDF" --bar "$BAR" -- sh -c 'exit 42' > "$T/st" 2>&1
@@ -163,11 +199,13 @@ check "--hold prints the p2pmem path" \
 [ "$(cat "/sys/bus/pci/devices/$BDF/p2pmem/size" 2>/dev/null)" = $((0x${size:-0} + 1)) ]
 ok $? "p2pmem/size is the registered size while holding"
 timeout 120 "$V" read --dev "$BLK" --bytes "$N" --engine io_uring --cksum \
-	--p2pmem "/sys/bus/pci/devices/$BDF/p2pmem/allocate" > "$T/other" 2>&1
+	--p2pmem "/sys/bus/pci/devices/$BDF/p2pmem/allocate" --at "$AT" --bar "$BAR" \
+	> "$T/other" 2>&1
 rc=$?
 show "$T/other"
-[ $rc = 0 ] && grep -q "^cksum: $want$" "$T/other"
-ok $? "another process reads into the held p2pmem, data matches"
+[ $rc = 0 ] && grep -q "^cksum: $want$" "$T/other" &&
+	grep -q "^buffer: 0x[0-9a-f]* $BDF bar $BAR offset $(printf 0x%x "$AT") " "$T/other"
+ok $? "another process reads into the held p2pmem, placed with --at --bar, data matches"
 timeout 60 "$V" probe "$BDF" > "$T/probe3" 2>&1
 rc=$?
 show "$T/probe3"
@@ -180,7 +218,8 @@ wait "$hp"
 rc=$?
 show "$T/hold"
 ok $rc "register --hold exits 0 on SIGTERM"
-check "--hold unregistered on SIGTERM" grep -q "^unregistered $BDF BAR $BAR in .* ms$" "$T/hold"
+check "--hold unregistered on SIGTERM" \
+	grep -q "^unregistered $BDF BAR $BAR in .* ms (measured: the ioctl)$" "$T/hold"
 [ "$(cat "/sys/bus/pci/devices/$BDF/p2pmem/size" 2>/dev/null)" = 0 ]
 ok $? "p2pmem/size is 0 after SIGTERM"
 timeout 120 "$V" probe "$BDF" > "$T/probe4" 2>&1
@@ -215,6 +254,14 @@ ok $? "register at a 1 MiB offset fails and says why"
 env -u VFIO_P2P_ALLOCATE timeout 60 "$V" read --dev "$BLK" --bytes "$N" > "$T/e3" 2>&1
 [ $? = 1 ] && grep -q "VFIO_P2P_ALLOCATE is not set" "$T/e3"
 ok $? "read outside register says how to run it"
+timeout 60 "$V" register "$BDF" --bar 9 --hold > "$T/e5" 2>&1
+rc=$?
+show "$T/e5"
+[ $rc = 2 ] && [ "$(wc -l < "$T/e5")" = 1 ] && grep -q "(see 'vfio-p2p register --help')$" "$T/e5"
+ok $? "a usage error is one line that points to the command's --help, exit 2"
+timeout 60 "$V" read --help > "$T/e6" 2>&1 && grep -q -- "--at OFFSET" "$T/e6" &&
+	timeout 60 "$V" --version | grep -q "^vfio-p2p [0-9]"
+ok $? "read --help explains --at, --version prints the version"
 timeout 120 "$V" register "$BDF" --bar "$BAR" -- \
 	"$V" bounce "$BDF" --bar "$BAR" --dev "$BLK" --bytes "$N" > "$T/e4" 2>&1
 rc=$?

@@ -3,10 +3,11 @@
  * Host-side unit tests of vfio-p2p: no device, no kernel support needed.
  * Prints TAP; the last line is "# N passed, N failed"; exits 1 on failure.
  *
- * Covers argument parsing, the /proc/<pid>/maps decoder (synthetic lines,
- * and this process's own maps with a file laid out like p2pmem, placed
- * with vfio_p2p_map_at() and not), the BAR table parser, a synthetic sysfs
- * tree (driver, IOMMU group) and the error messages.
+ * Covers argument parsing, the help texts, --version and usage errors, the
+ * /proc/<pid>/maps decoder (synthetic lines, and this process's own maps
+ * with a file laid out like p2pmem, placed with vfio_p2p_map_at() and
+ * not), the BAR table parser, a synthetic sysfs tree (driver, IOMMU group)
+ * and the error messages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -217,8 +218,44 @@ static void test_args(void)
 	   o.dev_offset == (2ULL << 20) && o.offset == 0 && o.engine == ENGINE_IO_URING &&
 	   o.bs == (1ULL << 20) && o.qd == 8, "bounce with every option, --offset in the device");
 
+	ret = parse(&o, err, sizeof(err), "read", "--dev", "/dev/nvme0n1", "--bytes", "4M",
+		    "--at", "0x200000", NULL);
+	ok(!ret && o.cmd == CMD_READ && o.place && o.at == 0x200000 && o.bar == -1 &&
+	   o.dev_offset == 0, "read --at without --bar (the BAR comes from the environment)");
+	ret = parse(&o, err, sizeof(err), "read", "--dev", "x", "--bytes", "4M",
+		    "--at=2M", "--bar", "4", "--offset", "1M", NULL);
+	ok(!ret && o.place && o.at == (2ULL << 20) && o.bar == 4 &&
+	   o.dev_offset == (1ULL << 20), "read --at with --bar; --offset stays the device's");
+	ret = parse(&o, err, sizeof(err), "read", "--dev", "x", "--bytes", "4M", NULL);
+	ok(!ret && !o.place && o.bar == -1, "read without --at: not placed");
+
 	ret = parse(&o, err, sizeof(err), "register", "--help", NULL);
-	ok(!ret && o.cmd == CMD_HELP, "--help anywhere");
+	ok(!ret && o.cmd == CMD_HELP && o.help_for == CMD_REGISTER,
+	   "register --help: the help of register");
+	ret = parse(&o, err, sizeof(err), "read", "--frobnicate", "--bar", "9", "-h", NULL);
+	ok(!ret && o.cmd == CMD_HELP && o.help_for == CMD_READ,
+	   "read ... -h: help wins over the mistakes around it");
+	ret = parse(&o, err, sizeof(err), "help", "bounce", NULL);
+	ok(!ret && o.cmd == CMD_HELP && o.help_for == CMD_BOUNCE, "help bounce");
+	ret = parse(&o, err, sizeof(err), "--help", NULL);
+	ok(!ret && o.cmd == CMD_HELP && o.help_for == CMD_HELP, "--help: the program's help");
+	ret = parse(&o, err, sizeof(err), "help", NULL);
+	ok(!ret && o.cmd == CMD_HELP && o.help_for == CMD_HELP, "help: the program's help");
+	ret = parse(&o, err, sizeof(err), "--version", NULL);
+	ok(!ret && o.cmd == CMD_VERSION, "--version");
+	ret = parse(&o, err, sizeof(err), "where", "--version", NULL);
+	ok(!ret && o.cmd == CMD_VERSION, "where --version");
+	ret = parse(&o, err, sizeof(err), "register", "03:00.0", "--bar", "2", "--", "sh",
+		    "--help", NULL);
+	ok(!ret && o.cmd == CMD_REGISTER && o.command && !strcmp(o.command[1], "--help"),
+	   "register -- COMMAND --help: the --help is COMMAND's");
+	ret = parse(&o, err, sizeof(err), "read", "--dev", "x", "--bytes", "1", "--bar", "9",
+		    NULL);
+	ok(ret == -EINVAL && o.help_for == CMD_READ,
+	   "a usage error of read points to the help of read");
+	ret = parse(&o, err, sizeof(err), "frobnicate", NULL);
+	ok(ret == -EINVAL && o.help_for == CMD_HELP,
+	   "an unknown command points to the program's help");
 
 	parse_fails("no command", "no command", NULL);
 	parse_fails("unknown command", "unknown command", "frobnicate", NULL);
@@ -266,6 +303,113 @@ static void test_args(void)
 	parse_fails("at least one address", "where without address", "where", "--pid", "1", NULL);
 	parse_fails("not a process id", "where --pid 0", "where", "--pid", "0", "1000", NULL);
 	parse_fails("only for register", "-- for probe", "probe", "03:00.0", "--", "x", NULL);
+	parse_fails("goes with --at", "read --bar without --at",
+		    "read", "--dev", "x", "--bytes", "1", "--bar", "2", NULL);
+	parse_fails("--dram or --at", "read --dram --at",
+		    "read", "--dev", "x", "--bytes", "1", "--dram", "--at", "0", NULL);
+	parse_fails("a BAR is 0 to 5", "read --at --bar 6",
+		    "read", "--dev", "x", "--bytes", "1", "--at", "0", "--bar", "6", NULL);
+	parse_fails("not a number", "read --at junk",
+		    "read", "--dev", "x", "--bytes", "1", "--at", "2MB5", NULL);
+	parse_fails("unknown option", "--at for register",
+		    "register", "03:00.0", "--bar", "2", "--at", "0", "--hold", NULL);
+	parse_fails("help: unknown command", "help of an unknown command", "help", "frob", NULL);
+	parse_fails("unexpected argument", "--version with more", "--version", "read", NULL);
+}
+
+/* ---- help, version, usage errors ---- */
+
+/* Whether every line of @text is at most 80 columns */
+static bool fits_80(const char *text, char *first_long, size_t len)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (nl - p > 80) {
+			snprintf(first_long, len, "%.*s", (int)(nl - p), p);
+			return false;
+		}
+		p = *nl ? nl + 1 : nl;
+	}
+	return true;
+}
+
+static void test_help(void)
+{
+	/* Each command's options, as parse_args() takes them */
+	static const struct {
+		enum p2p_cmd cmd;
+		const char *opts[14];
+	} cmds[] = {
+		{ CMD_PROBE, { NULL } },
+		{ CMD_REGISTER, { "--bar", "--offset", "--size", "--hold", "-- COMMAND" } },
+		{ CMD_WHERE, { "--pid" } },
+		{ CMD_READ, { "--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
+			      "--p2pmem", "--dram", "--cksum", "--pause", "--at", "--bar" } },
+		{ CMD_BOUNCE, { "--bar", "--dev", "--bytes", "--offset", "--engine", "--bs",
+				"--qd" } },
+	};
+	char what[64], want[64], line[512], long_line[512];
+	const char *text;
+	size_t i, k;
+
+	text = help_text(CMD_HELP);
+	has(text, "usage: vfio-p2p COMMAND", "the program's help");
+	has(text, "vfio-p2p COMMAND --help", "the program's help");
+	has(text, "--version", "the program's help");
+	ok(fits_80(text, long_line, sizeof(long_line)),
+	   "the program's help fits in 80 columns%s%s", *long_line ? ": " : "", long_line);
+	*long_line = '\0';
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		const char *name = cmd_name(cmds[i].cmd);
+
+		text = help_text(cmds[i].cmd);
+		snprintf(what, sizeof(what), "help of %s", name);
+		snprintf(want, sizeof(want), "usage: vfio-p2p %s", name);
+		ok(!strncmp(text, want, strlen(want)), "%s starts with \"%s\"", what, want);
+		for (k = 0; k < ARRAY_SIZE(cmds[i].opts) && cmds[i].opts[k]; k++)
+			has(text, cmds[i].opts[k], what);
+		ok(fits_80(text, long_line, sizeof(long_line)), "%s fits in 80 columns%s%s",
+		   what, *long_line ? ": " : "", long_line);
+		*long_line = '\0';
+		snprintf(want, sizeof(want), "  %s ", name);
+		has(help_text(CMD_HELP), want, "the program's help");
+	}
+
+	/* Every variable that register sets for COMMAND, with what it is */
+	text = help_text(CMD_REGISTER);
+	for (i = 0; i < NR_ENV; i++) {
+		snprintf(want, sizeof(want), "\n  %s ", command_env[i]);
+		if (!ok(strstr(text, want) != NULL, "help of register explains %s",
+			command_env[i]))
+			diag("text", text);
+	}
+	has(text, "(measured", "help of register: the times");
+	has(text, "(computed", "help of register: the struct pages");
+	text = help_text(CMD_READ);
+	has(text, "$VFIO_P2P_ALLOCATE", "help of read");
+	has(text, "$VFIO_P2P_BAR", "help of read");
+	has(text, "does not say where", "help of read, without --at");
+	has(text, "(measured", "help of read: the throughput");
+	has(help_text(CMD_WHERE), "ENXIO", "help of where");
+	has(help_text(CMD_BOUNCE), "(measured", "help of bounce");
+
+	text = version_text();
+	snprintf(want, sizeof(want), "vfio-p2p %s\n", VFIO_P2P_VERSION);
+	ok(!strncmp(text, want, strlen(want)), "--version: \"vfio-p2p %s\" first",
+	   VFIO_P2P_VERSION);
+	has(text, "(bar + 1) << 48 | offset", "--version");
+
+	usage_error_line(line, sizeof(line), CMD_READ, "read needs --dev BLOCKDEV");
+	ok(!strcmp(line, "read needs --dev BLOCKDEV (see 'vfio-p2p read --help')"),
+	   "usage error of read: one line, with its help: %s", line);
+	usage_error_line(line, sizeof(line), CMD_HELP, "unknown command 'frob'");
+	ok(!strcmp(line, "unknown command 'frob' (see 'vfio-p2p --help')"),
+	   "usage error without a command: the program's help: %s", line);
 }
 
 /* ---- maps lines ---- */
@@ -759,6 +903,7 @@ static void test_messages(void)
 {
 	struct pci_bar b[PCI_NUM_BARS];
 	struct p2p_ctx c = { .bdf = "0000:04:00.0", .bar = 2 };
+	struct p2p_place place = { .bar = -1 };
 	char text[4096];
 	struct sbuf sb;
 
@@ -835,8 +980,35 @@ static void test_messages(void)
 
 	sbuf_init(&sb, text, sizeof(text));
 	explain_mmap(&sb, ENOMEM, "/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate",
-		     64 << 20, "0000:04:00.0");
+		     64 << 20, "0000:04:00.0", NULL);
 	has(text, "256 MiB of P2P memory, 248 MiB of it available", "mmap ENOMEM");
+
+	place.bar = 2;
+	place.at = 254 << 20;
+	sbuf_init(&sb, text, sizeof(text));
+	explain_mmap(&sb, EINVAL, "/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate",
+		     4 << 20, "0000:04:00.0", &place);
+	has(text, "cannot place 4 MiB at offset 0xfe00000 of BAR 2 of 0000:04:00.0",
+	    "placed mmap EINVAL");
+	has(text, "0xfe00000-0x101fffff does not lie inside one registered range",
+	    "placed mmap EINVAL");
+	has(text, "leave out --at", "placed mmap EINVAL");
+	place.range_known = true;
+	place.range_offset = 0;
+	place.range_size = 256 << 20;
+	sbuf_init(&sb, text, sizeof(text));
+	explain_mmap(&sb, EINVAL, "/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate",
+		     4 << 20, "0000:04:00.0", &place);
+	has(text, "The range registered of BAR 2 is 0x0-0xfffffff", "placed mmap EINVAL, range known");
+	sbuf_init(&sb, text, sizeof(text));
+	explain_mmap(&sb, EBUSY, "/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate",
+		     4 << 20, "0000:04:00.0", &place);
+	has(text, "some of 0xfe00000-0x101fffff is allocated already", "placed mmap EBUSY");
+	has(text, "Choose another --at", "placed mmap EBUSY");
+	sbuf_init(&sb, text, sizeof(text));
+	explain_mmap(&sb, ENODEV, "/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate",
+		     4 << 20, "0000:04:00.0", &place);
+	has(text, "no P2P memory there", "placed mmap ENODEV");
 
 	sbuf_init(&sb, text, sizeof(text));
 	explain_no_group(&sb, "0000:04:00.0");
@@ -868,6 +1040,7 @@ int main(void)
 	test_cksum();
 	test_bdf();
 	test_args();
+	test_help();
 	test_maps_lines();
 	test_locate_in();
 	test_bars();
