@@ -5,9 +5,12 @@
  * DRAM or an mmap of a p2pmem "allocate" file, so the same run measures
  * the P2P path against DRAM. Prints TAP (testbed/guest/lib/tb.h).
  *
- *   p2pread -d /dev/nvme0n1 [-m .../p2pmem/allocate [-a BAR]]
+ *   p2pread -d /dev/nvme0n1 [-m .../p2pmem/allocate [-a BAR -p BAR_OFFSET]]
  *           [-e psync|io_uring] [-b BS] [-q QD] [-B BUFSZ] [-t TOTAL]
  *           [-o OFFSET] [-L | -x]
+ *
+ * OFFSET is where the reads start in the device; BAR_OFFSET where in BAR
+ * BAR the p2pmem buffer is placed.
  *
  * The read goes in passes of BUFSZ bytes: each pass fills the whole buffer
  * from the next BUFSZ bytes of the device (reads of BS bytes, QD of them
@@ -22,13 +25,16 @@
  *
  * Where the bytes are read back from:
  *  - a DRAM buffer: the buffer itself;
- *  - a p2pmem buffer: not the p2pmem mapping the device wrote through, but
- *    an independent mapping of the same bytes of the BAR, made through
- *    /sys/bus/pci/devices/BDF/resourceN at the buffer's offset in BAR N.
- *    The BAR and the offset come from the p2pmem mapping's file offset
- *    (vfio_p2p_where.h); -a BAR says which BAR it must be. This serves
- *    both providers of the test bed: the nvme driver's CMB, and a BAR of
- *    a vfio-pci device registered by `vfio-p2p register ... -- p2pread`.
+ *  - a p2pmem buffer placed with -a BAR -p BAR_OFFSET: not the p2pmem
+ *    mapping the device wrote through, but an independent mapping of the
+ *    same bytes of the BAR, made through /sys/bus/pci/devices/BDF/resourceN
+ *    at BAR_OFFSET of BAR N. The buffer is mapped at the file offset that
+ *    places it there (vfio_p2p_map_at(), vfio_p2p_where.h), and the
+ *    location that the mapping's file offset decodes to must be that one.
+ *    Data that the kernel put anywhere else leaves the poison at
+ *    BAR_OFFSET, and the check fails. This serves both providers of the
+ *    test bed: the nvme driver's CMB, and a BAR of a vfio-pci device
+ *    registered by `vfio-p2p register ... -- p2pread`.
  *    The VFIO region is not used for the latter: the tool holds the VFIO
  *    device open while its command runs, and vfio-pci lets one opener at a
  *    time have a device (a second open of the cdev, or of its group, is
@@ -36,6 +42,10 @@
  *    bytes by their physical address. After the last pass the buffer is
  *    also checked through the p2pmem mapping: what a user of the mapping
  *    sees must be the same.
+ *  - a p2pmem buffer that is not placed (-m alone): the kernel takes it
+ *    from anywhere and does not say where (vfio_p2p_where() must answer
+ *    -ENXIO), so only the p2pmem mapping can show the bytes. The TAP says
+ *    so; the test bed's callers place their buffers.
  *
  * The buffer is filled with a poison byte first, so that stale data cannot
  * pass for the image; a pass whose reads did not land holds the previous
@@ -183,6 +193,8 @@ int main(int argc, char **argv)
 	size_t bs = 128 << 10, bufsz = 4 << 20, total = 0, bufsz_read, pass;
 	unsigned int qd = 8, npass, nloop, bad_passes = 0;
 	int expect_fail = 0, last_only = 0, want_bar = -1, fd, c, ret = 0, bar = -1;
+	uint64_t place_off = 0;
+	bool place = false;
 	off_t off = 0;
 	double secs = 0, cpu = 0, t0, c0;
 	const char *view_name = "the buffer";
@@ -194,11 +206,12 @@ int main(int argc, char **argv)
 	off_t at;
 	char *buf;
 
-	while ((c = getopt(argc, argv, "d:m:a:e:b:q:B:t:o:Lx")) != -1) {
+	while ((c = getopt(argc, argv, "d:m:a:p:e:b:q:B:t:o:Lx")) != -1) {
 		switch (c) {
 		case 'd': dev = optarg; break;
 		case 'm': p2pmem = optarg; break;
 		case 'a': want_bar = atoi(optarg); break;
+		case 'p': place = true; place_off = strtoull(optarg, NULL, 0); break;
 		case 'e': engine = optarg; break;
 		case 'b': bs = strtoull(optarg, NULL, 0); break;
 		case 'q': qd = strtoul(optarg, NULL, 0); break;
@@ -218,6 +231,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "p2pread: need -d DEV, BS a multiple of 4096, BUFSZ a multiple of BS, QD > 0, engine psync or io_uring, not both -L and -x\n");
 		return 2;
 	}
+	if ((want_bar >= 0) != place || (place && (!p2pmem || want_bar > 5 ||
+						   place_off % getpagesize()))) {
+		fprintf(stderr, "p2pread: -a BAR and -p BAR_OFFSET go together, with -m, BAR 0 to 5, BAR_OFFSET page aligned\n");
+		return 2;
+	}
 	if (!total)
 		total = bufsz;
 	if (total % bufsz) {
@@ -235,30 +253,25 @@ int main(int argc, char **argv)
 	}
 
 	tb_start();
-	if (p2pmem) {
-		int mfd = open(p2pmem, O_RDWR);
-
-		buf = mfd < 0 ? MAP_FAILED :
-		      mmap(NULL, bufsz, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-		tb_ok(buf != MAP_FAILED, "mmap %zu bytes of %s%s%s", bufsz, p2pmem,
-		      buf == MAP_FAILED ? ": " : "",
-		      buf == MAP_FAILED ? strerror(errno) : "");
-		if (mfd >= 0)
-			close(mfd);
-		if (buf == MAP_FAILED)
+	if (p2pmem && place) {
+		buf = vfio_p2p_map_at(p2pmem, want_bar, place_off, bufsz, &ret);
+		tb_ok(buf != NULL, "mmap %zu bytes of %s placed at BAR %d offset 0x%llx%s%s",
+		      bufsz, p2pmem, want_bar, (unsigned long long)place_off,
+		      buf ? "" : ": ", buf ? "" : strerror(-ret));
+		if (!buf)
 			return tb_end();
-		/* Where in which BAR the buffer is: what a driver would tell its device */
+		/* What a driver tells its device, and what any process can read */
 		ret = vfio_p2p_where(buf, &bar, &bar_off);
 		if (ret)
-			tb_ok(false, "where is the buffer in its BAR: %s", strerror(-ret));
-		else if (want_bar >= 0)
-			tb_ok(bar == want_bar, "the buffer is in BAR %d (expected %d) at offset 0x%llx",
-			      bar, want_bar, (unsigned long long)bar_off);
+			tb_ok(false, "where the mapping's file offset says the buffer is: %s",
+			      strerror(-ret));
 		else
-			tb_ok(true, "the buffer is in BAR %d at offset 0x%llx", bar,
-			      (unsigned long long)bar_off);
-		if (ret || (want_bar >= 0 && bar != want_bar))
+			tb_ok(bar == want_bar && bar_off == place_off,
+			      "the mapping's file offset says BAR %d offset 0x%llx: where it was placed",
+			      bar, (unsigned long long)bar_off);
+		if (ret || bar != want_bar || bar_off != place_off)
 			return tb_end();
+		printf("# where bar=%d offset=0x%llx\n", bar, (unsigned long long)bar_off);
 		view = map_resource(p2pmem, bar, bar_off, bufsz, res_path,
 				    sizeof(res_path));
 		tb_ok(view != MAP_FAILED, "map the same %zu bytes through %s at 0x%llx%s%s",
@@ -268,6 +281,26 @@ int main(int argc, char **argv)
 		if (view == MAP_FAILED)
 			return tb_end();
 		view_name = res_path;
+	} else if (p2pmem) {
+		int mfd = open(p2pmem, O_RDWR);
+
+		buf = mfd < 0 ? MAP_FAILED :
+		      mmap(NULL, bufsz, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+		tb_ok(buf != MAP_FAILED, "mmap %zu bytes of %s from anywhere%s%s", bufsz, p2pmem,
+		      buf == MAP_FAILED ? ": " : "",
+		      buf == MAP_FAILED ? strerror(errno) : "");
+		if (mfd >= 0)
+			close(mfd);
+		if (buf == MAP_FAILED)
+			return tb_end();
+		ret = vfio_p2p_where(buf, &bar, &bar_off);
+		tb_ok(ret == -ENXIO,
+		      "the kernel does not say where an unplaced buffer is (ENXIO: %s): it is checked through the p2pmem mapping only",
+		      ret ? strerror(-ret) : "it names a place");
+		if (ret != -ENXIO)
+			return tb_end();
+		view = (volatile unsigned char *)buf;
+		view_name = "the p2pmem mapping";
 	} else {
 		buf = aligned_alloc(4096, bufsz);
 		tb_ok(buf != NULL, "allocate %zu bytes of DRAM", bufsz);
@@ -344,7 +377,7 @@ int main(int argc, char **argv)
 		tb_ok(!bad_passes, "every byte of the %u passes (%zu bytes) matches the image, read through %s%s",
 		      npass, total, view_name, bad_passes ? " (first mismatch above)" : "");
 	}
-	if (p2pmem) {
+	if (p2pmem && place) {
 		/* The last pass once more, as a user of the mapping sees it */
 		bad = pattern_check((const volatile uint64_t *)buf,
 				    off + (npass - 1) * bufsz, bufsz);

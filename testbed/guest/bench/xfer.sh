@@ -5,7 +5,8 @@
 # $SHM_BDF two ways, with the same engine, block size and queue depth:
 #
 #   p2p     the BAR registered (`vfio-p2p register`), p2pread O_DIRECT-reads
-#           into a ring of bs x qd bytes of it: the NVMe writes the BAR
+#           into a ring of bs x qd bytes of it, placed at the start of the
+#           registered range (-p): the NVMe writes the BAR
 #   bounce  the BAR mmap()ed through VFIO, not registered: `vfio-p2p
 #           bounce` O_DIRECT-reads into a DRAM ring of bs x qd bytes and
 #           copies each chunk with the CPU into a window of as many bytes
@@ -100,7 +101,7 @@ for c in $cases; do
 		# shellcheck disable=SC2016
 		run p2p "$name" $rep $W/$name-p2p-$rep \
 			"$GUEST_BIN/vfio-p2p" register "$SHM_BDF" --bar "$SHM_BAR" -- \
-			bash -c 'ntimes "$0" "$1" -L -d "$2" -m "$VFIO_P2P_ALLOCATE" -a "$VFIO_P2P_BAR" -e "$3" -b "$4" -q "$5" -B "$6" -t "$7"' \
+			bash -c 'ntimes "$0" "$1" -L -d "$2" -m "$VFIO_P2P_ALLOCATE" -a "$VFIO_P2P_BAR" -p "$VFIO_P2P_OFFSET" -e "$3" -b "$4" -q "$5" -B "$6" -t "$7"' \
 			"$loops" "$GUEST_BIN/p2pread" "$CLIENT_BLK" "$e" $bs "$qd" $ring "$nbytes"
 		run bounce "$name" $rep $W/$name-bounce-$rep ntimes "$loops" \
 			"$GUEST_BIN/vfio-p2p" bounce "$SHM_BDF" --bar "$SHM_BAR" --dev "$CLIENT_BLK" \

@@ -9,6 +9,13 @@
 # provider's resource$CMB_BAR, not through the p2pmem mapping (see
 # p2pread.c). With -x (no P2P path) the read must be refused with the
 # documented errno and leave the buffer untouched.
+#
+# The buffer is placed (p2pread -a BAR -p OFFSET) in the last READ_BUF
+# bytes of the CMB, so that the check knows where to read: a buffer from
+# anywhere has no known place. QEMU's CMB starts at offset 0 of BAR
+# $CMB_BAR (CMBLOC.OFST 0), so the nvme driver's range ends at its size;
+# the driver's own allocations from it (queues in the CMB) come first-fit
+# from its start.
 . "$(dirname "$0")/../lib.sh"
 engine=$1
 shift
@@ -21,7 +28,8 @@ if [ -z "$size" ] || [ "$size" = 0 ]; then
 	tap_end
 	exit 1
 fi
-tap_diag "provider $PROVIDER_BDF CMB: p2pmem size $size available $(cat "$p2pmem/available")"
+at=$((size - READ_BUF))
+tap_diag "provider $PROVIDER_BDF CMB: p2pmem size $size available $(cat "$p2pmem/available"); buffer at BAR$CMB_BAR+$(printf 0x%x "$at")"
 tap_diag "client $CLIENT_BDF $CLIENT_BLK"
-exec "$GUEST_BIN/p2pread" -d "$CLIENT_BLK" -m "$p2pmem/allocate" -a "$CMB_BAR" -e "$engine" \
-	-B "$READ_BUF" -t "$READ_TOTAL" -b "$READ_BS" -q "$READ_QD" "$@"
+exec "$GUEST_BIN/p2pread" -d "$CLIENT_BLK" -m "$p2pmem/allocate" -a "$CMB_BAR" -p "$at" \
+	-e "$engine" -B "$READ_BUF" -t "$READ_TOTAL" -b "$READ_BS" -q "$READ_QD" "$@"
