@@ -3,26 +3,32 @@
  * hard_fio_reset [-n RESETS] [-s SIZE] BDF: VFIO_DEVICE_RESET while fio
  * reads into the registered BAR.
  *
- * For each reset the owner of the device registers a range of the BAR and
- * starts fio, the way a user drives the data path: random O_DIRECT reads
- * of $CLIENT_BLK with mem=mmapshared: on p2pmem/allocate, the engine taking
- * turns between io_uring, libaio and psync. The owner finds fio's buffer
- * in the BAR from the file offset of its mapping (/proc/PID/maps), clears
- * it through the VFIO region and waits until fio's reads have put bytes
- * there, then resets the device while fio keeps reading.
+ * For each reset the owner of the device registers a range of the BAR,
+ * clears it through the VFIO region, and starts fio, the way a user drives
+ * the data path: random O_DIRECT reads of $CLIENT_BLK (the testbed's data
+ * image, whose bytes are a function of their offset) with
+ * mem=mmapshared: on p2pmem/allocate, the engine taking turns between
+ * io_uring, libaio and psync. fio maps the file at offset 0, so its
+ * buffers come from anywhere in the range and the kernel does not say
+ * where. The owner waits until fio's mapping shows in /proc/PID/maps and
+ * then reads the whole range back through the VFIO region until it finds
+ * a block that fio read: FIO_BS bytes of the image, from an offset of the
+ * image that the first word names (pattern_offset()), at a page of the
+ * range. Then it resets the device while fio keeps reading.
  *
  * Checked: each reset returns within the NVMe I/O timeout and ends the
- * registration; fio's reads reached the BAR before it (P2P path); fio then
- * ends by itself with an I/O error or SIGBUS (within 120 s: fio is slow to
- * start and stop under emulation), never with success; and no DMA lands in
- * the BAR once the drain that follows the reset is over (the reset does not
- * wait for reads in flight, whose DMA may still land, as the UAPI says; GET
- * reports the drain): the owner writes a marker over fio's buffer through
- * the VFIO region, lets fio run into its dead mapping, and reads the marker
+ * registration; fio's reads reached the BAR before it (P2P path): a block
+ * of the image was found in the cleared range; fio then ends by itself
+ * with an I/O error or SIGBUS (within 120 s: fio is slow to start and stop
+ * under emulation), never with success; and no DMA lands in the BAR once
+ * the drain that follows the reset is over (the reset does not wait for
+ * reads in flight, whose DMA may still land, as the UAPI says; GET reports
+ * the drain): the owner writes a marker over the whole range through the
+ * VFIO region, lets fio run into its dead mapping, and reads the marker
  * back intact.
  *
- * With NOP2P=1 fio's reads must fail instead and leave the BAR untouched;
- * the resets are checked the same way.
+ * With NOP2P=1 fio's reads must fail instead and leave the range as it was
+ * cleared; the resets are checked the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +43,7 @@
 #include <sys/wait.h>
 
 #include "hard.h"
+#include "pattern.h"
 
 #define FIO_BS		(64 << 10)
 #define FIO_DEPTH	8
@@ -124,12 +131,16 @@ static bool fio_exited(pid_t pid)
 	       info.si_pid == pid;
 }
 
-/* Where fio's buffer is: BAR and offset from its p2pmem mapping */
-static bool fio_buffer(pid_t pid, u32 *bar, u64 *where, double timeout)
+/*
+ * fio has mapped p2pmem/allocate of @bdf, for its buffers: the mapping
+ * shows in /proc/PID/maps. It is at file offset 0, from anywhere: where in
+ * the BAR it is, nothing says.
+ */
+static bool fio_mapped(pid_t pid, const char *bdf, double timeout)
 {
 	double t0 = now();
 	char path[64], line[512];
-	unsigned long long start, end, off;
+	unsigned long long start, end;
 	bool found = false;
 	FILE *f;
 
@@ -139,13 +150,11 @@ static bool fio_buffer(pid_t pid, u32 *bar, u64 *where, double timeout)
 		if (!f)
 			return false;
 		while (!found && fgets(line, sizeof(line), f)) {
-			if (!strstr(line, "/p2pmem/allocate"))
+			if (!strstr(line, "/p2pmem/allocate") || !strstr(line, bdf))
 				continue;
-			if (sscanf(line, "%llx-%llx %*s %llx", &start, &end,
-				   &off) != 3 || end - start < FIO_BUF)
+			if (sscanf(line, "%llx-%llx", &start, &end) != 2 ||
+			    end - start < FIO_BUF)
 				continue;
-			*bar = off >> 56;
-			*where = off & ((1ull << 56) - 1);
 			found = true;
 		}
 		fclose(f);
@@ -166,15 +175,44 @@ static bool all_zero(const u8 *p, size_t len)
 	return true;
 }
 
-/* Wait until some of fio's reads have landed in its (cleared) buffer */
-static bool fio_landed(struct p2p_dev *d, u64 where, u8 *back, double timeout)
+/*
+ * A block that fio read, in @range (@size bytes of the BAR from offset 0):
+ * FIO_BS bytes of the data image (@disk bytes) at a page of the range (fio
+ * cuts its buffers from its mapping, which starts at a page of the BAR),
+ * from a sector of the image. Its BAR offset in *@at, image offset in
+ * *@from.
+ */
+static bool fio_block_in(const u8 *range, u64 size, u64 disk, u64 *at,
+			 u64 *from)
+{
+	u64 p, o;
+
+	for (p = 0; p + FIO_BS <= size; p += 4096) {
+		o = pattern_offset(*(const u64 *)(range + p));
+		if (o % 512 || o >= disk || disk - o < FIO_BS)
+			continue;
+		if (pattern_check((const u64 *)(range + p), o, FIO_BS) < 0) {
+			*at = p;
+			*from = o;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Read the registered range [0, @size) back through the VFIO region until
+ * a block of fio's is there (false after @timeout s)
+ */
+static bool fio_landed(struct p2p_dev *d, u64 size, u64 disk, u8 *back,
+		       double timeout, u64 *at, u64 *from)
 {
 	double t0 = now();
 
 	do {
-		VFIO_ASSERT_EQ(pread(d->fd, back, FIO_BUF, d->bar_offset + where),
-			       (ssize_t)FIO_BUF);
-		if (!all_zero(back, FIO_BUF))
+		VFIO_ASSERT_EQ(pread(d->fd, back, size, d->bar_offset),
+			       (ssize_t)size);
+		if (fio_block_in(back, size, disk, at, from))
 			return true;
 		msleep(10);
 	} while (now() - t0 < timeout);
@@ -265,42 +303,42 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 		  u8 *marker, u8 *back)
 {
 	double t, secs, t_map, t_land = 0, t_reset;
+	u64 at = 0, from = 0;
 	enum fio_end end;
 	bool have_buf;
-	u64 where = 0;
-	u32 bar = 0;
 	pid_t pid;
 
 	if (p2p_register(d->fd, d->bar, 0, size)) {
 		st->reg_fail++;
 		return;
 	}
+	/* Cleared, so that what fio reads is all that can be found there */
+	memset(back, 0, size);
+	VFIO_ASSERT_EQ(pwrite(d->fd, back, size, d->bar_offset), (ssize_t)size);
 	pid = fio_start(d->bdf, blk, disk, i);
 	t = now();
 	/* fio takes seconds to start under emulation, more under load */
-	have_buf = fio_buffer(pid, &bar, &where, 120) && bar == d->bar;
+	have_buf = fio_mapped(pid, d->bdf, 120);
 	t_map = now() - t;
 	if (have_buf && t_map > st->max_map_s)
 		st->max_map_s = t_map;
-	if (!have_buf) {
+	if (!have_buf)
 		st->no_map++;
-	} else {
-		/* Clear fio's buffer, then wait for its reads to fill it */
-		t = now();
-		memset(back, 0, FIO_BUF);
-		VFIO_ASSERT_EQ(pwrite(d->fd, back, FIO_BUF,
-				      d->bar_offset + where), (ssize_t)FIO_BUF);
-		if (nop2p()) {
-			msleep(200);
-			if (fio_landed(d, where, back, 0))
-				st->landed_nop2p++;
-		} else if (!fio_landed(d, where, back, 20) && !st->no_data++) {
-			tb_diag("reset %lu: fio's reads did not reach BAR 0x%llx",
-				 i, (unsigned long long)where);
-		}
-		t_land = now() - t;
-		msleep(rand() % 20);
+	t = now();
+	if (nop2p()) {
+		/* Whether fio mapped or failed first, the range stays clear */
+		msleep(200);
+		VFIO_ASSERT_EQ(pread(d->fd, back, size, d->bar_offset), (ssize_t)size);
+		if (!all_zero(back, size))
+			st->landed_nop2p++;
+	} else if (have_buf && !fio_landed(d, size, disk, back, 20, &at, &from) &&
+		   !st->no_data++) {
+		tb_diag("reset %lu: fio's reads did not reach BAR%u [0, 0x%llx): no %d KiB of the image there",
+			 i, d->bar, (unsigned long long)size, FIO_BS >> 10);
 	}
+	t_land = now() - t;
+	if (have_buf)
+		msleep(rand() % 20);
 
 	t = now();
 	if (raw_reset(d->fd))
@@ -313,22 +351,24 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 	if (!p2p_drained(d, nvme_io_timeout()) || !p2p_clean(d))
 		st->clean_fail++;
 
-	/* Nothing may land in fio's buffer now that the drain is over */
-	if (have_buf) {
-		fill_pattern(marker, FIO_BUF, i);
-		VFIO_ASSERT_EQ(pwrite(d->fd, marker, FIO_BUF,
-				      d->bar_offset + where), (ssize_t)FIO_BUF);
-	}
+	/* Nothing may land in the range now that the drain is over */
+	fill_pattern(marker, size, i);
+	VFIO_ASSERT_EQ(pwrite(d->fd, marker, size, d->bar_offset), (ssize_t)size);
 	/*
 	 * fio's next read fails at once, but it still writes its report:
 	 * a hang is fio still there minutes later.
 	 */
 	end = fio_wait(pid, FIO_EXIT_S, &secs);
 	st->ends[end]++;
-	tb_diag("reset %lu (%s): fio mapped after %.1f s, %s %.1f s later; reset %.1f ms; fio ended (%s) %.1f s later",
-		 i, engines[i % ARRAY_SIZE(engines)], t_map,
-		 nop2p() ? "BAR checked untouched" : "its reads were in the BAR",
-		 t_land, t_reset, end_name[end], secs);
+	if (nop2p())
+		tb_diag("reset %lu (%s): fio mapped after %.1f s, BAR checked untouched %.1f s later; reset %.1f ms; fio ended (%s) %.1f s later",
+			 i, engines[i % ARRAY_SIZE(engines)], t_map, t_land, t_reset,
+			 end_name[end], secs);
+	else
+		tb_diag("reset %lu (%s): fio mapped after %.1f s, its reads were in the BAR %.1f s later (image 0x%llx at BAR%u+0x%llx); reset %.1f ms; fio ended (%s) %.1f s later",
+			 i, engines[i % ARRAY_SIZE(engines)], t_map, t_land,
+			 (unsigned long long)from, d->bar, (unsigned long long)at,
+			 t_reset, end_name[end], secs);
 	if ((!have_buf && !nop2p() && st->no_map == 1) ||
 	    (end != END_ERROR && end != END_SIGBUS && !st->shown++)) {
 		tb_diag("reset %lu: fio %s mapped p2pmem of BAR%u, ended with %s after the reset; its output:",
@@ -337,14 +377,11 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 	}
 	if (secs > st->max_exit_s)
 		st->max_exit_s = secs;
-	if (have_buf) {
-		st->marker_checks++;
-		VFIO_ASSERT_EQ(pread(d->fd, back, FIO_BUF, d->bar_offset + where),
-			       (ssize_t)FIO_BUF);
-		if (memcmp(marker, back, FIO_BUF) && !st->marker_fail++)
-			tb_diag("reset %lu: fio's buffer at BAR 0x%llx changed after the reset",
-				 i, (unsigned long long)where);
-	}
+	st->marker_checks++;
+	VFIO_ASSERT_EQ(pread(d->fd, back, size, d->bar_offset), (ssize_t)size);
+	if (memcmp(marker, back, size) && !st->marker_fail++)
+		tb_diag("reset %lu: the range BAR%u [0, 0x%llx) changed after the reset",
+			 i, d->bar, (unsigned long long)size);
 	vfio_pci_cmd_set(d->device, PCI_COMMAND_MEMORY);
 }
 
@@ -401,13 +438,19 @@ int main(int argc, char *argv[])
 	}
 	if (size > d.bar_size)
 		size = d.bar_size;
+	if (size < FIO_BUF) {
+		tb_ok(false, "the registered range (%llu bytes) holds fio's buffers (%d bytes)",
+		      (unsigned long long)size, FIO_BUF);
+		p2p_dev_close(&d);
+		return tb_end();
+	}
 	timeout_s = nvme_io_timeout();
 	tb_diag("fio reads %s (%llu MiB) into p2pmem of %s, %s",
 		 blk, (unsigned long long)disk >> 20, d.bdf,
 		 nop2p() ? "no P2P path: reads must fail" : "P2P path");
 
-	marker = malloc(FIO_BUF);
-	back = malloc(FIO_BUF);
+	marker = malloc(size);
+	back = malloc(size);
 	VFIO_ASSERT_TRUE(marker && back);
 	for (i = 0; i < resets; i++)
 		cycle(&d, &st, blk, disk, size, timeout_s, i, marker, back);
@@ -438,7 +481,7 @@ int main(int argc, char *argv[])
 		       st.ends[END_ERROR], st.done, st.landed_nop2p);
 	} else {
 		tb_ok(!st.no_map && !st.no_data,
-		       "fio mapped p2pmem of the BAR and its reads reached the BAR before every reset (%lu+%lu cycles did not)",
+		       "fio mapped p2pmem of the BAR and its reads reached the BAR before every reset: a block of the image in the cleared range, read through the VFIO region (%lu+%lu cycles did not)",
 		       st.no_map, st.no_data);
 		tb_ok(!st.ends[END_HUNG] && !st.ends[END_OTHER] &&
 		       !st.ends[END_SUCCESS],
@@ -451,8 +494,8 @@ int main(int argc, char *argv[])
 	tb_ok(!st.ends[END_HUNG],
 	      "no hang: fio exited within %d s after every reset (%lu did not, killed)",
 	      FIO_EXIT_S, st.ends[END_HUNG]);
-	tb_ok((st.marker_checks || nop2p()) && !st.marker_fail,
-	       "no DMA landed in the BAR after the drain that followed a reset: marker intact in %lu of %lu buffers",
+	tb_ok(st.marker_checks && !st.marker_fail,
+	       "no DMA landed in the BAR after the drain that followed a reset: marker intact over the whole range in %lu of %lu cycles",
 	       st.marker_checks - st.marker_fail, st.marker_checks);
 
 	p2p_unregister(d.fd, d.bar);
