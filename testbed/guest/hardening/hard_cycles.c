@@ -4,7 +4,10 @@
  *
  * Each cycle registers a range of the BAR (one to three granules at a
  * moving offset, or the whole BAR every 8th cycle), maps some of its
- * p2pmem or not and writes through the mapping, and ends the registration
+ * p2pmem or not, placed at a page of the range that moves from cycle to
+ * cycle (PCI_P2PMEM_MMAP_OFFSET: the mapping's file offset in
+ * /proc/self/maps must then name that place), writes through the mapping
+ * and reads it back, and ends the registration
  * in one of four ways: unregister, VFIO_DEVICE_RESET, close and reopen of
  * the device, memory decode off (and on again).  Granule cycles take the
  * teardowns in turn, mapped and not (8 combinations in 8 cycles); the
@@ -91,7 +94,7 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 	bool mapped = (j / NR_KINDS) % 2;
 	u64 granules = d->bar_size / P2P_GRANULE;
 	size_t len = 4 * d->page;
-	u64 off, size, where;
+	u64 off, size, where = 0, at;
 	u8 *map = NULL;
 	double t;
 	u32 bar;
@@ -126,11 +129,13 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 			  i, (unsigned long long)off, (unsigned long long)size);
 
 	if (mapped) {
+		/* Where the buffer goes is chosen, not found: a page that moves */
+		at = off + (i * 5 % (size / len)) * len;
 		st->mapped++;
-		map = p2pmem_mmap(d->bdf, len, MAP_SHARED, 0);
+		map = p2pmem_mmap_at(d->bdf, len, d->bar, at);
 		if (map == MAP_FAILED) {
-			note_once(&st->map_fail, "cycle %lu: mmap p2pmem: %s",
-				  i, errname(errno));
+			note_once(&st->map_fail, "cycle %lu: mmap p2pmem at BAR%u+0x%llx: %s",
+				  i, d->bar, (unsigned long long)at, errname(errno));
 			map = NULL;
 		} else {
 			for (k = 0; k < len; k += d->page)
@@ -138,13 +143,14 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 			for (k = 0; k < len; k += d->page)
 				if (map[k] != (u8)(i + k))
 					break;
+			bar = ~0u;
 			if (k < len || p2pmem_locate(map, &bar, &where) ||
-			    bar != d->bar || where < off ||
-			    where + len > off + size ||
+			    bar != d->bar || where != at ||
 			    p2pmem_attr(d->bdf, "available") != (s64)(size - len))
 				note_once(&st->map_fail,
-					  "cycle %lu: p2pmem mapping wrong (BAR%u 0x%llx)",
-					  i, bar, (unsigned long long)where);
+					  "cycle %lu: p2pmem mapping placed at BAR%u+0x%llx wrong (it says BAR%d+0x%llx)",
+					  i, d->bar, (unsigned long long)at, (int)bar,
+					  (unsigned long long)where);
 		}
 	}
 
@@ -382,7 +388,7 @@ int main(int argc, char *argv[])
 	      "every register succeeded and GET and p2pmem showed the range, all available (%lu+%lu failures)",
 	      st.reg_fail, st.show_fail);
 	tb_ok(!st.map_fail,
-	      "every p2pmem mapping worked and lay in the registered range (%lu failures)",
+	      "every p2pmem mapping worked, placed where it asked in the registered range, as its file offset says (%lu failures)",
 	      st.map_fail);
 	tb_ok(!st.teardown_fail && !st.clean_fail,
 	      "every unregister/reset/close/decode-off ended the registration (%lu+%lu failures)",

@@ -21,6 +21,11 @@
  * the range; a p2pmem file descriptor kept open across a re-register; exit
  * and SIGKILL with a mapping and I/O in flight.
  *
+ * The mappings are placed (PCI_P2PMEM_MMAP_OFFSET) at MAP_AT of the BAR, so
+ * that where their pages are is known, not guessed: pagemap must show the
+ * PFNs of that place, and what /proc/self/maps says of a moved or split
+ * mapping must still name it.
+ *
  * Every case ends with the pool whole: p2pmem/available equal to the size
  * of the registration once the mappings are gone. With NOP2P=1 the reads
  * into a live range must fail cleanly instead of succeeding.
@@ -93,12 +98,22 @@ static bool teardown(void)
 	return !p2p_unregister(d.fd, d.bar) && p2p_clean(&d);
 }
 
+/*
+ * Where pmap() places its buffers: three pages past the middle of the BAR,
+ * which fresh() registers whole, so neither at its start nor aligned
+ */
+static u64 map_at(void)
+{
+	return d.bar_size / 2 + 3 * d.page;
+}
+
 static u8 *pmap(size_t pages)
 {
-	u8 *p = p2pmem_mmap(d.bdf, pages * d.page, MAP_SHARED, 0);
+	u8 *p = p2pmem_mmap_at(d.bdf, pages * d.page, d.bar, map_at());
 
 	if (p == MAP_FAILED) {
-		tb_diag("mmap %zu pages of p2pmem: %s", pages, strerror(errno));
+		tb_diag("mmap %zu pages of p2pmem at BAR%u+0x%llx: %s", pages, d.bar,
+			(unsigned long long)map_at(), strerror(errno));
 		return NULL;
 	}
 	return p;
@@ -187,14 +202,18 @@ static u64 pagemap(pid_t pid, const void *addr)
 #define PM_PRESENT	(1ULL << 63)
 #define PM_PFN		((1ULL << 55) - 1)
 
-/* Each page of the mapping is present with the PFN of its BAR location */
+/*
+ * Each page of the mapping is present with the PFN of its BAR location, the
+ * place pmap() asked for and /proc/self/maps names
+ */
 static bool pagemap_matches(pid_t pid, u8 *p, size_t len)
 {
 	u64 phys = bar_phys(d.bdf, d.bar), where, e;
 	size_t k;
 	u32 bar;
 
-	if (!phys || p2pmem_locate(p, &bar, &where))
+	if (!phys || p2pmem_locate(p, &bar, &where) || bar != d.bar ||
+	    where != map_at())
 		return false;
 	for (k = 0; k < len; k += d.page) {
 		e = pagemap(pid, p + k);
@@ -341,7 +360,7 @@ static void test_mremap(void)
 		       "mremap move refused cleanly");
 		munmap(p, len);
 	} else {
-		tb_ok(look(q, len, 3) == LOOK_INTACT &&
+		tb_ok(look(q, len, 3) == LOOK_INTACT && where0 == map_at() &&
 		       !p2pmem_locate(q, &bar, &where1) && where1 == where0 &&
 		       avail() == (s64)(d.bar_size - len),
 		       "mremap move: data, BAR location and pool accounting follow the mapping");

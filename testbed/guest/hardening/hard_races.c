@@ -14,8 +14,11 @@
  *    was alive from before its call to after it is a violation;
  *  - GET returns a well-formed state: no unknown flags, a registered range
  *    is non-empty, aligned and inside the BAR, an unregistered one is 0;
- *  - a p2pmem mapping lies in the BAR under test, and accessing it either
- *    works or raises SIGBUS;
+ *  - a p2pmem mapping placed at a random page of the BAR under test
+ *    (PCI_P2PMEM_MMAP_OFFSET; half of the mappings, the others from
+ *    anywhere) says, in /proc/self/maps, that it is there, and one from
+ *    anywhere does not name a place; accessing either works or raises
+ *    SIGBUS;
  *  - every call returns an error the UAPI lists for the situation.
  * Phase 2 (-c, default half of -t): one thread opens the device, registers
  * the whole BAR and closes the device again, while others map p2pmem, read
@@ -329,30 +332,48 @@ static void *decoder(void *arg)
 	return NULL;
 }
 
-/* Map some p2pmem, write to it, unmap; optionally read the disk into it */
+/*
+ * Map some p2pmem, from anywhere or placed at a random page of the BAR,
+ * write to it, unmap; optionally read the disk into it
+ */
 static void p2pmem_once(unsigned int *seed, bool io, int blk_fd, u64 disk)
 {
 	static const int allowed[] = { ENOENT, ENODEV, ENOMEM, 0 };
+	/* Placed: nothing registered there (EINVAL), or taken (EBUSY) */
+	static const int placed_allowed[] = { ENOENT, ENODEV, ENOMEM, EINVAL,
+					      EBUSY, 0 };
 	static const int io_allowed[] = { EFAULT, 0 };
 	static const int nop2p_allowed[] = { EFAULT, EINVAL, EREMOTEIO,
 					     EOPNOTSUPP, 0 };
 	size_t len = (1 + rnd(seed, 16)) * dev.page, k;
-	u64 where, off;
+	bool placed = rnd(seed, 2);
+	u64 where, off, at = 0;
 	ssize_t ret;
+	int err;
 	u8 *p;
 	u32 bar;
 
 	op_begin(OP_P2PMEM);
-	p = p2pmem_mmap(dev.bdf, len, MAP_SHARED, 0);
-	op_end(OP_P2PMEM, p == MAP_FAILED ? -errno : 0, allowed);
+	if (placed) {
+		at = rnd(seed, (dev.bar_size - len) / dev.page + 1) * dev.page;
+		p = p2pmem_mmap_at(dev.bdf, len, dev.bar, at);
+	} else {
+		p = p2pmem_mmap(dev.bdf, len, MAP_SHARED, 0);
+	}
+	op_end(OP_P2PMEM, p == MAP_FAILED ? -errno : 0,
+	       placed ? placed_allowed : allowed);
 	if (p == MAP_FAILED) {
 		pause_ms(seed, 2);
 		return;
 	}
-	/* (It cannot be located once a teardown deleted the file) */
-	if (!p2pmem_locate(p, &bar, &where) &&
-	    (bar != dev.bar || where + len > dev.bar_size))
-		violation(OP_P2PMEM, "mapping at BAR%u 0x%llx", bar,
+	/* (A placed one cannot be located once a teardown deleted the file) */
+	err = p2pmem_locate(p, &bar, &where);
+	if (placed && !err && (bar != dev.bar || where != at))
+		violation(OP_P2PMEM, "mapping placed at BAR%u 0x%llx says BAR%u 0x%llx",
+			  dev.bar, (unsigned long long)at, bar,
+			  (unsigned long long)where);
+	if (!placed && !err)
+		violation(OP_P2PMEM, "mapping from anywhere says BAR%u 0x%llx", bar,
 			  (unsigned long long)where);
 	for (k = 0; k < len; k += dev.page) {
 		if (sigbus_on(p + k, true)) {

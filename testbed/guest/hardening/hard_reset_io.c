@@ -4,19 +4,22 @@
  * VFIO_DEVICE_RESET while a block device DMAs into the registered BAR.
  *
  * Two reader processes, one with O_DIRECT pread() and one with io_uring,
- * mmap() p2pmem/allocate of BDF and read $CLIENT_BLK (the testbed's data
- * image, whose bytes are a function of their offset) into it, over and
- * over. The owner of the device registers a range of the BAR, waits until
- * both readers have mapped and read into it, and resets the device while
- * their reads are in flight; then it registers again, and so on.
+ * mmap() p2pmem/allocate of BDF, each at its own place of the registered
+ * range (PCI_P2PMEM_MMAP_OFFSET: reader N at N x BUFLEN), and read
+ * $CLIENT_BLK (the testbed's data image, whose bytes are a function of
+ * their offset) into it, over and over. The owner of the device registers
+ * a range of the BAR, waits until both readers have mapped and read into
+ * it, and resets the device while their reads are in flight; then it
+ * registers again, and so on.
  *
  * Checked: each reset returns, within the NVMe I/O timeout, having ended
  * the registration; every read completes (with the disk's bytes) or fails
  * with an error, EFAULT once the mapping is gone, and the mapping then
- * raises SIGBUS; the readers map again after the next register; and no DMA
- * lands in the BAR once the reset has returned: the owner fills the
- * readers' buffers in the BAR with a marker through the VFIO region, waits,
- * and reads the marker back intact.
+ * raises SIGBUS; the readers map again after the next register, where they
+ * asked to be, as /proc/self/maps says; and no DMA lands in the BAR once
+ * the reset has returned: the owner fills the readers' buffers in the BAR
+ * with a marker through the VFIO region, waits, and reads the marker back
+ * intact.
  *
  * With NOP2P=1 (the topology has no P2P path) every read into p2pmem must
  * fail with an error instead, and the rest holds the same.
@@ -57,7 +60,7 @@ struct reader {
 	unsigned long long ios_ok, ios_efault, ios_refused, ios_other;
 	unsigned long long ios_short, data_bad, sigbus_verify;
 	unsigned long long sigbus_after_efault, alive_after_efault, late_dead;
-	unsigned long long maps, map_fail;
+	unsigned long long maps, map_fail, map_wrong;
 	int other_errno;
 	double max_io_ms;
 };
@@ -65,6 +68,7 @@ struct reader {
 struct shared {
 	volatile int stop;
 	volatile u64 epoch;	/* bumped before each register */
+	volatile int bar;	/* the BAR under test, once the owner knows it */
 	struct reader r[NR_READERS];
 };
 
@@ -73,6 +77,7 @@ struct reader_args {
 	const char *blk;
 	size_t buflen, chunk;
 	enum engine engine;
+	u64 at;			/* where to place the buffer in the BAR */
 };
 
 static struct shared *sh;
@@ -183,8 +188,12 @@ static void reader(const struct reader_args *a)
 		_exit(3);
 
 	while (!sh->stop) {
+		if (!buf && sh->bar < 0) {
+			msleep(2);
+			continue;
+		}
 		if (!buf) {
-			buf = p2pmem_mmap(a->bdf, a->buflen, MAP_SHARED, 0);
+			buf = p2pmem_mmap_at(a->bdf, a->buflen, sh->bar, a->at);
 			if (buf == MAP_FAILED) {
 				buf = NULL;
 				r->map_fail++;
@@ -193,8 +202,12 @@ static void reader(const struct reader_args *a)
 			}
 			r->epoch = sh->epoch;
 			r->ios_epoch = 0;
-			if (!p2pmem_locate(buf, (u32 *)&r->bar, (u64 *)&r->where))
+			/* The owner writes its marker where the mapping says */
+			if (!p2pmem_locate(buf, (u32 *)&r->bar, (u64 *)&r->where) &&
+			    r->bar == (u32)sh->bar && r->where == a->at)
 				r->mapped = 1;
+			else
+				r->map_wrong++;
 			r->maps++;
 		}
 
@@ -332,8 +345,8 @@ int main(int argc, char *argv[])
 	const char *why;
 	int opt, e, fd, status;
 	unsigned int hung = 0;
+	bool data_ok, fits;
 	pid_t ret;
-	bool data_ok;
 
 	while ((opt = getopt(argc, argv, "n:s:b:c:")) != -1) {
 		switch (opt) {
@@ -378,12 +391,13 @@ int main(int argc, char *argv[])
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	VFIO_ASSERT_NE(sh, MAP_FAILED);
 	memset(sh, 0, sizeof(*sh));
+	sh->bar = -1;
 
 	/* The readers must not hold the VFIO files: start them first */
 	for (e = 0; e < NR_READERS; e++) {
 		args[e] = (struct reader_args) {
 			.bdf = argv[optind], .blk = blk, .buflen = buflen,
-			.chunk = chunk, .engine = e,
+			.chunk = chunk, .engine = e, .at = e * buflen,
 		};
 		pid[e] = start_reader(&args[e]);
 	}
@@ -398,6 +412,17 @@ int main(int argc, char *argv[])
 	}
 	if (size > d.bar_size)
 		size = d.bar_size;
+	fits = NR_READERS * buflen <= size;
+	tb_ok(fits, "the readers' buffers (%d x %zu bytes, placed one after the other) fit in the registered range (%llu bytes)",
+	      NR_READERS, buflen, (unsigned long long)size);
+	if (!fits) {
+		sh->stop = 1;
+		for (e = 0; e < NR_READERS; e++)
+			waitpid(pid[e], NULL, 0);
+		p2p_dev_close(&d);
+		return tb_end();
+	}
+	sh->bar = d.bar;
 
 	timeout_s = nvme_io_timeout();
 	marker = malloc(buflen);
@@ -515,6 +540,9 @@ int main(int argc, char *argv[])
 	tb_ok(!stalls,
 	       "both readers mapped again and read after every register (%lu stalls)",
 	       stalls);
+	tb_ok(!sh->r[0].map_wrong && !sh->r[1].map_wrong,
+	      "every mapping of the readers is where it was placed, as /proc/self/maps says (%llu+%llu were not)",
+	      sh->r[0].map_wrong, sh->r[1].map_wrong);
 	tb_ok(!hung,
 	      "no hang: both readers finished their reads and exited within %d s of the stop (%u did not)",
 	      READER_EXIT_S, hung);

@@ -5,10 +5,11 @@
  *
  * For each case, in fresh processes: an owner opens BDF, registers the
  * first granule of the BAR; a reader, which holds no VFIO file, maps
- * p2pmem/allocate and, once the host stalls the client NVMe ($CTL stall
- * client), starts an O_DIRECT read of the data image ($CLIENT_BLK) into
- * the mapping, which must still be in flight two seconds later.  Then the
- * owner revokes the BAR by
+ * p2pmem/allocate placed at READ_AT of the BAR (PCI_P2PMEM_MMAP_OFFSET,
+ * which /proc/self/maps must then name) and, once the host stalls the
+ * client NVMe ($CTL stall client), starts an O_DIRECT read of the data
+ * image ($CLIENT_BLK) into the mapping, which must still be in flight two
+ * seconds later.  Then the owner revokes the BAR by
  *   reset       VFIO_DEVICE_RESET,
  *   hot-reset   VFIO_DEVICE_PCI_HOT_RESET,
  *   close       closing the device and its IOMMU files,
@@ -70,6 +71,8 @@
 #define CHILD_ALARM_S	240
 
 #define READ_LEN	(256 << 10)
+/* Where the reader's buffer goes: inside the granule, not at its start */
+#define READ_AT		READ_LEN
 #define DISK_STRIDE	(8 << 20)
 
 enum revoke { RV_RESET, RV_HOT_RESET, RV_CLOSE, RV_KILL, RV_DECODE_OFF, NR_CASES };
@@ -98,6 +101,7 @@ struct dev_sh {
 	char why[200];		/* ST_FAILED: what failed; skip: why */
 	int skip;
 	int dmabuf_pre;		/* export before registering: 0 or -errno */
+	u32 bar;		/* the BAR registered, for the reader */
 
 	/* From the parent */
 	u64 where;		/* BAR offset of the reader's buffer */
@@ -355,13 +359,16 @@ static void reader(void *arg)
 
 	if (!wait_cmd(&r->cmd, 1))
 		_exit(0);
-	rd_buf = p2pmem_mmap(bdf, READ_LEN, MAP_SHARED, 0);
+	rd_buf = p2pmem_mmap_at(bdf, READ_LEN, sh->own.bar, READ_AT);
 	if (rd_buf == MAP_FAILED) {
 		r->map_ret = -errno;
 		set_flag(&r->state, ST_FAILED);
 		_exit(3);
 	}
 	r->locate_ret = p2pmem_locate(rd_buf, &r->bar, &r->where);
+	/* Where it asked to be, or the data is looked for in the whole BAR */
+	if (!r->locate_ret && (r->bar != sh->own.bar || r->where != READ_AT))
+		r->locate_ret = -EDOM;
 	set_flag(&r->state, 1);
 
 	if (wait_cmd(&r->cmd, 2)) {
@@ -590,6 +597,7 @@ static void owner(void *arg)
 	if (ret)
 		failed(o, false, "register BAR%u [0, 2 MiB): %s", d.bar,
 		       errname(-ret));
+	o->bar = d.bar;
 	set_flag(&o->state, ST_READY);
 
 	if (!wait_cmd(&o->cmd, CMD_ACT))
@@ -724,17 +732,20 @@ static void run_case(enum revoke rv, bool dmabuf)
 	}
 	set_flag(&r->cmd, 1);
 	if (!wait_state(&r->state, 1, STEP_S)) {
-		tb_ok(false, "%s: reader mapped p2pmem/allocate (%s)", n,
+		tb_ok(false, "%s: reader mapped p2pmem/allocate at BAR%u+0x%x (%s)", n,
+		      o->bar, READ_AT,
 		      get_flag(&r->state) == ST_FAILED ? errname(-r->map_ret) :
 		      "no answer");
 		goto out;
 	}
 	o->where = r->where;
 	o->locate_ret = r->locate_ret;
-	if (r->locate_ret)
-		tb_diag("%s: no BAR offset in /proc/self/maps (%s): %s", n,
-			errname(-r->locate_ret),
-			"the BAR will be scanned for the data");
+	if (r->locate_ret) {
+		tb_ok(false, "%s: the reader's mapping says it is where it was placed, BAR%u+0x%x (%s: BAR%u+0x%llx)",
+		      n, o->bar, READ_AT, errname(-r->locate_ret), r->bar,
+		      (unsigned long long)r->where);
+		tb_diag("%s: the BAR will be scanned for the data", n);
+	}
 
 	ret = ctl("stall");
 	if (ret) {
