@@ -88,8 +88,8 @@ for ((rep = 0; rep <= reps; rep++)); do
 		wait $pid
 		rc=$?
 		read -r f2 m2 p2 <<< "$(snapshot)"
-		reg=$(sed -n 's/^registered .* in \([0-9.]*\) ms$/\1/p' "$log")
-		unreg=$(sed -n 's/^unregistered .* in \([0-9.]*\) ms$/\1/p' "$log")
+		reg=$(sed -n 's/^registered .* in \([0-9.]*\) ms (measured.*/\1/p' "$log")
+		unreg=$(sed -n 's/^unregistered .* in \([0-9.]*\) ms (measured.*/\1/p' "$log")
 		[ $ok = 0 ] && [ $rc = 0 ] && [ -n "$reg" ] && [ -n "$unreg" ]
 		tap_status $? "register and unregister $s of BAR$SHM_BAR, $([ $rep = 0 ] && echo "warm-up round" || echo "round $rep"): ${reg:-?} ms, ${unreg:-?} ms" ||
 			tap_diag_file "$log"
