@@ -6,8 +6,9 @@
  * Covers argument parsing, the help texts, --version and usage errors, the
  * /proc/<pid>/maps decoder (synthetic lines, and this process's own maps
  * with a file laid out like p2pmem, placed with vfio_p2p_map_at() and
- * not), the BAR table parser, a synthetic sysfs tree (driver, IOMMU group)
- * and the error messages.
+ * not), the capability chain walker and argument checks of the VFIO
+ * mapping library, the BAR table parser, a synthetic sysfs tree (driver,
+ * IOMMU group) and the error messages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +21,13 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <linux/vfio.h>
 
 #include "args.h"
 #include "explain.h"
 #include "pci.h"
 #include "util.h"
+#include "vfio_p2p_vfio.h"
 #include "vfio_p2p_where.h"
 
 static int tests, passed, failed;
@@ -652,6 +655,105 @@ static void test_where_self(const char *root)
 	ok(ret == -EFAULT, "vfio_p2p_where after munmap: -EFAULT (%d)", ret);
 }
 
+/* ---- the VFIO mapping library ---- */
+
+struct fake_info {
+	struct vfio_region_info info;
+	uint8_t caps[64];
+};
+
+/* A sparse mmap capability at 32 (next: @next1), a type capability at 64 */
+static void fake_info_init(struct fake_info *f, uint32_t next1)
+{
+	struct vfio_info_cap_header h;
+	uint32_t tv[2] = { VFIO_REGION_TYPE_PCI_P2P, 2 };
+
+	memset(f, 0, sizeof(*f));
+	f->info.argsz = sizeof(*f);
+	f->info.flags = VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS;
+	f->info.index = VFIO_PCI_NUM_REGIONS;
+	f->info.cap_offset = sizeof(f->info);
+	f->info.size = 256ULL << 20;
+	f->info.offset = 9ULL << 40;
+	h.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
+	h.version = 1;
+	h.next = next1;
+	memcpy(f->caps, &h, sizeof(h));
+	h.id = VFIO_REGION_INFO_CAP_TYPE;
+	h.next = 0;
+	memcpy(f->caps + 32, &h, sizeof(h));
+	memcpy(f->caps + 32 + sizeof(h), tv, sizeof(tv));
+}
+
+static void test_vfio_lib(const char *root)
+{
+	uint32_t type = 0, subtype = 0;
+	struct vfio_p2p_vfio_region reg;
+	struct fake_info f;
+	char path[PATH_MAX + 32];
+	int fd, ret, err = 0;
+	void *p;
+
+	ok(sizeof(f.info) == 32 && VFIO_REGION_TYPE_PCI_P2P == 4,
+	   "struct vfio_region_info is 32 bytes, VFIO_REGION_TYPE_PCI_P2P is 4");
+
+	fake_info_init(&f, 64);
+	ret = vfio_p2p_region_info_type(&f, sizeof(f), &type, &subtype);
+	ok(!ret && type == VFIO_REGION_TYPE_PCI_P2P && subtype == 2,
+	   "capability chain: the type capability after a sparse mmap one (%d, %u %u)", ret,
+	   type, subtype);
+	fake_info_init(&f, 0);
+	ok(vfio_p2p_region_info_type(&f, sizeof(f), &type, &subtype) == -ENOENT,
+	   "capability chain without a type capability: -ENOENT");
+	fake_info_init(&f, 64);
+	f.info.flags &= ~VFIO_REGION_INFO_FLAG_CAPS;
+	ok(vfio_p2p_region_info_type(&f, sizeof(f), &type, &subtype) == -ENOENT,
+	   "no VFIO_REGION_INFO_FLAG_CAPS: -ENOENT");
+	fake_info_init(&f, 64);
+	f.info.cap_offset = 0;
+	ok(vfio_p2p_region_info_type(&f, sizeof(f), &type, &subtype) == -ENOENT,
+	   "cap_offset 0 (the answer was cut): -ENOENT");
+	fake_info_init(&f, 32);
+	ok(vfio_p2p_region_info_type(&f, sizeof(f), &type, &subtype) == -EINVAL,
+	   "a capability that points to itself: -EINVAL, no endless loop");
+	fake_info_init(&f, 4096);
+	ok(vfio_p2p_region_info_type(&f, sizeof(f), &type, &subtype) == -EINVAL,
+	   "a next offset beyond the answer: -EINVAL");
+	fake_info_init(&f, 64);
+	ok(vfio_p2p_region_info_type(&f, 64 + 8, &type, &subtype) == -EINVAL,
+	   "a type capability cut short: -EINVAL");
+	fake_info_init(&f, 64);
+	f.info.cap_offset = 8;
+	ok(vfio_p2p_region_info_type(&f, sizeof(f), &type, &subtype) == -EINVAL,
+	   "a capability inside struct vfio_region_info: -EINVAL");
+	ok(vfio_p2p_region_info_type(&f, 16, &type, &subtype) == -EINVAL,
+	   "an answer shorter than struct vfio_region_info: -EINVAL");
+
+	ok(vfio_p2p_vfio_region(-1, 2, &reg) == -EBADF, "region lookup on fd -1: -EBADF");
+	ok(vfio_p2p_vfio_region(0, 6, &reg) == -EINVAL, "region lookup of BAR 6: -EINVAL");
+	ok(vfio_p2p_vfio_region(0, -1, &reg) == -EINVAL, "region lookup of BAR -1: -EINVAL");
+	snprintf(path, sizeof(path), "%s/not-a-vfio-device", root);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	if (!ok(fd >= 0, "create %s", path))
+		return;
+	ret = vfio_p2p_vfio_region(fd, 2, &reg);
+	ok(ret == -ENOTTY, "region lookup on a regular file: -ENOTTY (%d)", ret);
+	p = vfio_p2p_vfio_map_at(fd, 2, 0, 4096, &err);
+	ok(!p && err == -ENOTTY, "vfio_p2p_vfio_map_at on a regular file: NULL, -ENOTTY (%d)",
+	   err);
+	p = vfio_p2p_vfio_map_at(fd, 2, 0x800, 4096, &err);
+	ok(!p && err == -EINVAL, "vfio_p2p_vfio_map_at at an offset not page aligned: -EINVAL");
+	p = vfio_p2p_vfio_map_at(fd, 2, 0, 0, &err);
+	ok(!p && err == -EINVAL, "vfio_p2p_vfio_map_at of 0 bytes: -EINVAL");
+	p = vfio_p2p_vfio_map_at(fd, 6, 0, 4096, &err);
+	ok(!p && err == -EINVAL, "vfio_p2p_vfio_map_at of BAR 6: -EINVAL");
+	p = vfio_p2p_vfio_map_at(-1, 2, 0, 4096, &err);
+	ok(!p && err == -EBADF, "vfio_p2p_vfio_map_at on fd -1: -EBADF");
+	ok(!vfio_p2p_vfio_map_at(fd, 2, 0, 4096, NULL), "vfio_p2p_vfio_map_at with a NULL err");
+	close(fd);
+	unlink(path);
+}
+
 /* ---- BARs ---- */
 
 static const char resource_text[] =
@@ -1055,6 +1157,7 @@ int main(void)
 		test_sysfs();
 		test_messages();
 		test_where_self(root);
+		test_vfio_lib(root);
 		rm_tree(root);
 	}
 
