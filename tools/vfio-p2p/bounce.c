@@ -67,25 +67,6 @@ static void copy_chunk(struct reader *r, uint64_t i, const uint8_t *data, uint64
 	memcpy(b->bar + (i % b->nslots) * r->bs, data, len);
 }
 
-/* pread() all of @len, or -errno (-ENODATA at the end of the file) */
-static int pread_full(int fd, void *buf, uint64_t len, uint64_t off)
-{
-	uint64_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (!n)
-			return -ENODATA;
-		done += (uint64_t)n;
-	}
-	return 0;
-}
-
 /*
  * Compare every slot of the window that was written with the chunk that
  * was copied there last.  Returns 0 if they all match, 1 on a mismatch (@bad

@@ -132,11 +132,97 @@ static void explain_eopnotsupp(struct sbuf *sb, enum p2p_op op,
 			"maps BARs on its own.\n");
 }
 
+/*
+ * Registration failed with ENOMEM: the charge to locked memory went
+ * beyond RLIMIT_MEMLOCK, or the kernel ran out of memory for the struct
+ * pages.
+ */
+static void explain_enomem(struct sbuf *sb, const struct p2p_ctx *c)
+{
+	uint64_t page = page_size(), size = c->size, need = 0, max;
+	bool over = false, limited, unlimited;
+	char s1[32], s2[32], s3[32], s4[32];
+
+	if (!size && c->b && c->offset < c->b->size)
+		size = c->b->size - c->offset;
+	if (size)
+		need = p2p_memlock_charge(size, page);
+	unlimited = c->memlock_known && (c->ipc_lock || c->memlock == UINT64_MAX);
+	limited = c->memlock_known && !unlimited;
+	if (size && limited)
+		over = need > c->memlock;
+
+	if (over)
+		sbuf_printf(sb, "registering %s of BAR %d of %s needs %s of locked memory, more "
+				"than RLIMIT_MEMLOCK allows (%s)\n",
+			    fmt_size(size, s1, sizeof(s1)), c->bar, c->bdf,
+			    fmt_size(need, s2, sizeof(s2)), fmt_size(c->memlock, s3, sizeof(s3)));
+	else
+		sbuf_printf(sb, "the kernel refused to register %s%sBAR %d of %s: out of memory "
+				"(ENOMEM)\n",
+			    size ? fmt_size(size, s1, sizeof(s1)) : "", size ? " of " : "",
+			    c->bar, c->bdf);
+
+	sbuf_printf(sb, "  A registration is charged to the locked memory of the user who "
+			"registers, as io_uring and iommufd pins are: 1/64 of the range (64 B "
+			"of struct page per 4 KiB), rounded up to pages");
+	if (size)
+		sbuf_printf(sb, ", here %s (computed) for %s", fmt_size(need, s2, sizeof(s2)),
+			    fmt_size(size, s1, sizeof(s1)));
+	sbuf_printf(sb, ".\n");
+
+	if (unlimited) {
+		sbuf_printf(sb, "  %s, so the charge is not the cause: the kernel could not "
+				"allocate the struct pages, or memory hotplug refused the range "
+				"(see dmesg).\n",
+			    c->ipc_lock ? "This process has CAP_IPC_LOCK, which lifts the limit" :
+					  "RLIMIT_MEMLOCK of this process is unlimited");
+		return;
+	}
+	if (!over) {
+		if (limited)
+			sbuf_printf(sb, "  RLIMIT_MEMLOCK of this process is %s.",
+				    fmt_size(c->memlock, s3, sizeof(s3)));
+		else
+			sbuf_printf(sb, "  RLIMIT_MEMLOCK is not known here.");
+		sbuf_printf(sb, " The charge adds to the user's other locked memory (io_uring "
+				"buffers, iommufd and VFIO pins, other registrations, of any of its "
+				"processes), so the limit can be reached below it; otherwise the "
+				"kernel could not allocate the struct pages, or memory hotplug "
+				"refused the range (see dmesg).\n");
+	}
+
+	if (need && over)
+		sbuf_printf(sb, "  Raise the limit to %s or more: 'ulimit -l %llu' (KiB) in "
+				"the shell that starts vfio-p2p, or run it under 'prlimit "
+				"--memlock=%llu:%llu' (bytes; raising the hard limit needs root), "
+				"or set memlock in /etc/security/limits.conf; a process with "
+				"CAP_IPC_LOCK is not limited.\n",
+			    fmt_size(need, s2, sizeof(s2)),
+			    (unsigned long long)((need + 1023) / 1024),
+			    (unsigned long long)need, (unsigned long long)need);
+	else
+		sbuf_printf(sb, "  If it is the limit, raise it ('ulimit -l' in KiB, prlimit "
+				"--memlock in bytes, memlock in /etc/security/limits.conf), or run "
+				"with CAP_IPC_LOCK.\n");
+	if (over) {
+		max = p2p_memlock_max_size(c->memlock, page);
+		if (max)
+			sbuf_printf(sb, "  Or register less (--size): at most %s fits in %s.\n",
+				    fmt_size(max, s4, sizeof(s4)),
+				    fmt_size(c->memlock, s3, sizeof(s3)));
+		else
+			sbuf_printf(sb, "  %s is less than the charge of the smallest range "
+					"(%s).\n", fmt_size(c->memlock, s3, sizeof(s3)),
+				    fmt_size(p2p_memlock_charge(P2P_GRANULE, page), s4,
+					     sizeof(s4)));
+	}
+}
+
 void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
 		     const struct p2p_ctx *c)
 {
 	struct utsname u;
-	char s1[32];
 
 	switch (err) {
 	case ENOTTY:
@@ -153,10 +239,16 @@ void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
 		explain_eopnotsupp(sb, op, c);
 		return;
 	case EPERM:
-		sbuf_printf(sb, "registering BAR %d of %s needs CAP_SYS_RAWIO\n", c->bar, c->bdf);
-		sbuf_printf(sb, "  The struct pages are kernel memory charged to nobody and the "
-				"BAR becomes reachable through sysfs, so only a privileged process "
-				"may do it: run vfio-p2p as root.\n");
+		sbuf_printf(sb, "P2P %s of BAR %d of %s failed: %s\n",
+			    op == OP_UNREGISTER ? "unregistration" :
+			    op == OP_REGISTER ? "registration" : "query",
+			    c->bar, c->bdf, strerror(err));
+		sbuf_printf(sb, "  The feature needs no privilege beyond the VFIO device file "
+				"(registrations are charged to locked memory instead), and the "
+				"kernel does not document EPERM for it: a security module "
+				"(SELinux, AppArmor, seccomp) may have refused the ioctl, or the "
+				"running kernel has an early version of the series that wanted "
+				"a capability. See dmesg and the audit log.\n");
 		return;
 	case EEXIST:
 		sbuf_printf(sb, "BAR %d of %s is already registered through this VFIO device\n",
@@ -200,15 +292,7 @@ void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
 		break;
 	case ENOMEM:
 		if (op == OP_REGISTER) {
-			sbuf_printf(sb,
-				    "the kernel could not create struct pages for BAR %d of %s\n",
-				    c->bar, c->bdf);
-			fmt_size(c->size / SZ_4K * P2P_PAGE_STRUCT, s1, sizeof(s1));
-			sbuf_printf(sb,
-				    "  They take 64 bytes per 4 KiB page%s%s%s; memory hotplug "
-				    "may also have refused the range (see dmesg).\n",
-				    c->size ? " (computed: " : "", c->size ? s1 : "",
-				    c->size ? " here)" : "");
+			explain_enomem(sb, c);
 			return;
 		}
 		break;

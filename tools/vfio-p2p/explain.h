@@ -7,6 +7,7 @@
 #ifndef VFIO_P2P_EXPLAIN_H
 #define VFIO_P2P_EXPLAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pci.h"
@@ -25,6 +26,10 @@ struct p2p_ctx {
 	uint64_t offset;
 	uint64_t size;			/* 0: to the end of the BAR */
 	const struct pci_bar *b;	/* from sysfs, NULL if unknown */
+	/* The locked memory the registration is charged to, if known */
+	bool memlock_known;
+	uint64_t memlock;		/* RLIMIT_MEMLOCK, bytes; UINT64_MAX: none */
+	bool ipc_lock;			/* CAP_IPC_LOCK: the limit does not apply */
 };
 
 /* The device is not bound to vfio-pci: how to bind it */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "util.h"
 
@@ -161,25 +162,96 @@ int read_u64_file(const char *path, uint64_t *out)
 	return parse_u64(buf, out);
 }
 
-bool have_cap_sys_rawio(void)
+bool have_cap(int cap)
 {
-	const int cap_sys_rawio = 17;
 	unsigned long long eff;
 	char line[256];
 	bool ret = false;
 	FILE *f;
 
+	if (cap < 0 || cap > 63)
+		return false;
 	f = fopen("/proc/self/status", "re");
 	if (!f)
-		return geteuid() == 0;
+		return false;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
-			ret = eff & (1ULL << cap_sys_rawio);
+			ret = eff & (1ULL << cap);
 			break;
 		}
 	}
 	fclose(f);
 	return ret;
+}
+
+uint64_t p2p_memlock_charge(uint64_t size, uint64_t page)
+{
+	uint64_t bytes = size / page * P2P_PAGE_STRUCT;
+
+	return (bytes + page - 1) / page * page;
+}
+
+uint64_t p2p_memlock_max_size(uint64_t limit, uint64_t page)
+{
+	uint64_t pages = limit / page;
+
+	if (limit == UINT64_MAX || pages > UINT64_MAX / page / (page / P2P_PAGE_STRUCT))
+		return UINT64_MAX / P2P_GRANULE * P2P_GRANULE;
+	/* Each page of charge covers page / 64 struct pages */
+	return pages * (page / P2P_PAGE_STRUCT) * page / P2P_GRANULE * P2P_GRANULE;
+}
+
+int memlock_limit(uint64_t *limit)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl))
+		return -errno;
+	*limit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+	return 0;
+}
+
+uint64_t page_size(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	return page > 0 ? (uint64_t)page : SZ_4K;
+}
+
+int pread_full(int fd, void *buf, uint64_t len, uint64_t off)
+{
+	uint64_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -ENODATA;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+int pwrite_full(int fd, const void *buf, uint64_t len, uint64_t off)
+{
+	uint64_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -ENOSPC;
+		done += (uint64_t)n;
+	}
+	return 0;
 }
 
 static void proc_comm(const char *pid, char *comm, size_t len)

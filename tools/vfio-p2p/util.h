@@ -58,8 +58,31 @@ ssize_t read_text(const char *path, char *buf, size_t len);
 /* A file holding one number (as parse_u64 reads it); 0 or -errno */
 int read_u64_file(const char *path, uint64_t *out);
 
-/* Whether the calling process has CAP_SYS_RAWIO in its effective set */
-bool have_cap_sys_rawio(void);
+/* Capabilities that the messages name (linux/capability.h) */
+#define CAP_IPC_LOCK_NR	14
+
+/* Whether the calling process has capability @cap in its effective set */
+bool have_cap(int cap);
+
+/*
+ * What a registration of @size bytes is charged to the user's locked
+ * memory, in bytes: DIV_ROUND_UP(size / page * 64, page) pages of @page
+ * bytes, 64 being the size of struct page on x86_64.
+ */
+uint64_t p2p_memlock_charge(uint64_t size, uint64_t page);
+/*
+ * The largest range, a multiple of P2P_GRANULE, whose charge fits in
+ * @limit bytes of locked memory (UINT64_MAX: no limit).
+ */
+uint64_t p2p_memlock_max_size(uint64_t limit, uint64_t page);
+/* RLIMIT_MEMLOCK of this process (soft), bytes; UINT64_MAX: unlimited */
+int memlock_limit(uint64_t *limit);
+/* The page size, 4096 if sysconf() cannot tell */
+uint64_t page_size(void);
+
+/* pread()/pwrite() all of @len, or -errno (-ENODATA at the end of the file) */
+int pread_full(int fd, void *buf, uint64_t len, uint64_t off);
+int pwrite_full(int fd, const void *buf, uint64_t len, uint64_t off);
 
 /*
  * The processes that have any of @paths open, as "pid 12 (qemu), pid 34

@@ -98,6 +98,36 @@ bool device_usable(const char *bdf, struct sbuf *sb, char *driver,
 	return true;
 }
 
+/* The locked memory that registrations are charged to */
+struct memlock {
+	bool known;
+	uint64_t limit;		/* UINT64_MAX: unlimited */
+	bool ipc_lock;
+};
+
+static void memlock_get(struct memlock *m)
+{
+	m->known = !memlock_limit(&m->limit);
+	m->ipc_lock = have_cap(CAP_IPC_LOCK_NR);
+}
+
+static bool memlock_limited(const struct memlock *m)
+{
+	return m->known && !m->ipc_lock && m->limit != UINT64_MAX;
+}
+
+/* ", all of it charges 4 MiB of memlock" for a BAR line of probe */
+static void print_charge(uint64_t size, const struct memlock *m, const char *what)
+{
+	uint64_t page = page_size(), need = p2p_memlock_charge(size, page);
+	char s1[32], s2[32];
+
+	printf(", %s charges %s of memlock", what, fmt_size(need, s1, sizeof(s1)));
+	if (memlock_limited(m) && need > m->limit)
+		printf(" (over the limit: ENOMEM; at most %s fits)",
+		       fmt_size(p2p_memlock_max_size(m->limit, page), s2, sizeof(s2)));
+}
+
 static void print_group(const char *bdf, int group)
 {
 	struct pci_group_member m[64];
@@ -125,6 +155,7 @@ int cmd_probe(const struct p2p_opts *o)
 	const char *bdf = o->bdf;
 	struct vfio_dev dev;
 	uint64_t size, avail;
+	struct memlock ml;
 	struct sbuf sb;
 	int group = -1, ret, i;
 
@@ -150,9 +181,19 @@ int cmd_probe(const struct p2p_opts *o)
 	if (!ready)
 		print_indented(buf);
 
-	printf("privilege:   %s\n", have_cap_sys_rawio() ?
-	       "CAP_SYS_RAWIO, can register" :
-	       "no CAP_SYS_RAWIO: registering needs root");
+	/* No privilege: the struct pages are charged to locked memory */
+	memlock_get(&ml);
+	printf("privilege:   none needed beyond the VFIO files; registering is charged to "
+	       "locked memory\n");
+	if (!ml.known)
+		printf("memlock:     RLIMIT_MEMLOCK unknown\n");
+	else if (ml.limit == UINT64_MAX)
+		printf("memlock:     unlimited (RLIMIT_MEMLOCK)\n");
+	else
+		printf("memlock:     limit %s (RLIMIT_MEMLOCK)%s\n",
+		       fmt_size(ml.limit, s1, sizeof(s1)),
+		       ml.ipc_lock ? ", not applied: CAP_IPC_LOCK" :
+		       ", shared with the user's other locked memory (io_uring, iommufd)");
 
 	if (ready) {
 		ret = vfio_dev_open(&dev, bdf, why, sizeof(why));
@@ -207,8 +248,10 @@ int cmd_probe(const struct p2p_opts *o)
 			continue;
 		}
 		if (!supported) {
-			printf("2 MiB aligned, registrable%s\n",
+			printf("2 MiB aligned, registrable%s",
 			       opened ? " if the kernel could" : "");
+			print_charge(b->size, &ml, "all of it");
+			printf("\n");
 			any = true;
 			continue;
 		}
@@ -221,13 +264,17 @@ int cmd_probe(const struct p2p_opts *o)
 			       strerror(-err));
 			any = true;
 		} else if (r.registered) {
-			printf("registrable, registered offset 0x%llx size 0x%llx (%s)\n",
+			printf("registrable, registered offset 0x%llx size 0x%llx (%s)",
 			       (unsigned long long)r.offset,
 			       (unsigned long long)r.size,
 			       fmt_size(r.size, s2, sizeof(s2)));
+			print_charge(r.size, &ml, "that");
+			printf("\n");
 			any = true;
 		} else {
-			printf("registrable, not registered\n");
+			printf("registrable, not registered");
+			print_charge(b->size, &ml, "all of it");
+			printf("\n");
 			any = true;
 		}
 	}
@@ -328,12 +375,19 @@ int cmd_register(const struct p2p_opts *o)
 	struct p2p_ctx c = {
 		.bdf = o->bdf, .bar = o->bar, .offset = o->offset, .size = o->size,
 	};
+	struct memlock ml;
 	struct sbuf sb;
 	int group, ret, status;
 	uint64_t register_ns;
 	double t0, t1;
 	siginfo_t si;
 	size_t i;
+
+	/* For the explanation of ENOMEM: what the charge is measured against */
+	memlock_get(&ml);
+	c.memlock_known = ml.known;
+	c.memlock = ml.limit;
+	c.ipc_lock = ml.ipc_lock;
 
 	sbuf_init(&sb, buf, sizeof(buf));
 	if (!pci_dev_exists(o->bdf)) {

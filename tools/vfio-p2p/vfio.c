@@ -243,7 +243,12 @@ int vfio_dev_open(struct vfio_dev *d, const char *bdf, char *why, size_t len)
 	if (ret1 == -EACCES || ret2 == -EACCES || ret1 == -EPERM || ret2 == -EPERM) {
 		sbuf_printf(&out, "no permission to open %s through VFIO (%s; %s)\n",
 			    bdf, r1, r2);
-		sbuf_printf(&out, "  The VFIO files belong to root: run vfio-p2p as root.\n");
+		sbuf_printf(&out, "  Registering needs no privilege, but read and write access "
+				  "to the VFIO files of the device: its VFIO character device "
+				  "(/dev/vfio/devices/vfioN) and /dev/iommu, or its group "
+				  "(/dev/vfio/GROUP) and /dev/vfio/vfio. They belong to root: "
+				  "have root give them to this user (chown, or a udev rule), or "
+				  "run vfio-p2p as root.\n");
 		return -EACCES;
 	}
 	sbuf_printf(&out, "cannot open %s through VFIO\n", bdf);

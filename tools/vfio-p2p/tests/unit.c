@@ -7,7 +7,7 @@
  * /proc/<pid>/maps decoder (synthetic lines, and this process's own maps
  * with a file laid out like p2pmem, placed with vfio_p2p_map_at() and
  * not), the capability chain walker and argument checks of the VFIO
- * mapping library, the BAR table parser, a synthetic sysfs tree (driver,
+ * mapping library, the locked memory charge, the BAR table parser, a synthetic sysfs tree (driver,
  * IOMMU group) and the error messages.
  */
 #include <errno.h>
@@ -396,6 +396,11 @@ static void test_help(void)
 	text = help_text(CMD_READ);
 	has(text, "$VFIO_P2P_ALLOCATE", "help of read");
 	has(text, "$VFIO_P2P_BAR", "help of read");
+	has(help_text(CMD_REGISTER), "RLIMIT_MEMLOCK", "help of register: the charge");
+	has(help_text(CMD_REGISTER), "1/64 of the range", "help of register: the charge");
+	lacks(help_text(CMD_REGISTER), "CAP_SYS_RAWIO", "help of register");
+	has(help_text(CMD_PROBE), "RLIMIT_MEMLOCK", "help of probe");
+	lacks(help_text(CMD_PROBE), "CAP_SYS_RAWIO", "help of probe");
 	has(text, "does not say where", "help of read, without --at");
 	has(text, "(measured", "help of read: the throughput");
 	has(help_text(CMD_WHERE), "ENXIO", "help of where");
@@ -653,6 +658,33 @@ static void test_where_self(const char *root)
 	munmap(p, 4 << 20);
 	ret = vfio_p2p_where(p, &bar, &off);
 	ok(ret == -EFAULT, "vfio_p2p_where after munmap: -EFAULT (%d)", ret);
+}
+
+/* ---- locked memory ---- */
+
+static void test_memlock(void)
+{
+	uint64_t limit = 0;
+
+	ok(p2p_memlock_charge(256ULL << 20, 4096) == 4ULL << 20,
+	   "charge of 256 MiB: 4 MiB (1/64)");
+	ok(p2p_memlock_charge(64ULL << 20, 4096) == 1ULL << 20, "charge of 64 MiB: 1 MiB");
+	ok(p2p_memlock_charge(2ULL << 20, 4096) == 32ULL << 10, "charge of 2 MiB: 32 KiB");
+	ok(p2p_memlock_charge(4096, 4096) == 4096,
+	   "charge of one page: 64 bytes, rounded up to a page");
+	ok(p2p_memlock_charge((2ULL << 20) + 4096, 4096) == (32ULL << 10) + 4096,
+	   "charge of 2 MiB + 4 KiB: rounded up to the next page");
+	ok(p2p_memlock_charge(0, 4096) == 0, "charge of nothing");
+	ok(p2p_memlock_charge(256ULL << 20, 65536) == 256ULL << 10,
+	   "charge of 256 MiB with 64 KiB pages: 4 pages");
+	ok(p2p_memlock_max_size(64ULL << 10, 4096) == 4ULL << 20,
+	   "64 KiB of memlock covers 4 MiB");
+	ok(p2p_memlock_max_size((1ULL << 20) - 4096, 4096) == 62ULL << 20,
+	   "1 MiB - 4 KiB covers 62 MiB (2 MiB granules)");
+	ok(p2p_memlock_max_size(4096, 4096) == 0, "one page covers less than a granule");
+	ok(p2p_memlock_max_size(UINT64_MAX, 4096) >= (1ULL << 62), "no limit");
+	ok(!memlock_limit(&limit) && limit > 0, "RLIMIT_MEMLOCK of this process: %llu",
+	   (unsigned long long)limit);
 }
 
 /* ---- the VFIO mapping library ---- */
@@ -1017,8 +1049,9 @@ static void test_messages(void)
 	has(text, "CONFIG_VFIO_PCI_P2P", "ENOTTY");
 
 	feature_msg(OP_REGISTER, EPERM, &c, text, sizeof(text));
-	has(text, "CAP_SYS_RAWIO", "EPERM");
-	has(text, "root", "EPERM");
+	has(text, "needs no privilege", "EPERM (not a registration error any more)");
+	has(text, "security module", "EPERM");
+	lacks(text, "as root", "EPERM");
 
 	feature_msg(OP_REGISTER, EBUSY, &c, text, sizeof(text));
 	has(text, "mmap()ed through the VFIO device file", "EBUSY");
@@ -1062,6 +1095,41 @@ static void test_messages(void)
 	c.size = 64 << 20;
 	feature_msg(OP_REGISTER, ENOMEM, &c, text, sizeof(text));
 	has(text, "1 MiB", "ENOMEM names the struct page memory");
+	has(text, "RLIMIT_MEMLOCK is not known", "ENOMEM, limit unknown");
+
+	c.memlock_known = true;
+	c.memlock = 64 << 10;
+	feature_msg(OP_REGISTER, ENOMEM, &c, text, sizeof(text));
+	has(text, "registering 64 MiB of BAR 2 of 0000:04:00.0 needs 1 MiB of locked memory, "
+		  "more than RLIMIT_MEMLOCK allows (64 KiB)", "ENOMEM over the limit");
+	has(text, "1/64 of the range", "ENOMEM over the limit");
+	has(text, "rounded up to pages, here 1 MiB (computed) for 64 MiB", "ENOMEM over the limit");
+	has(text, "'ulimit -l 1024'", "ENOMEM over the limit");
+	has(text, "'prlimit --memlock=1048576:1048576'", "ENOMEM over the limit");
+	has(text, "CAP_IPC_LOCK", "ENOMEM over the limit");
+	has(text, "at most 4 MiB fits in 64 KiB", "ENOMEM over the limit");
+
+	c.memlock = 8 << 20;
+	feature_msg(OP_REGISTER, ENOMEM, &c, text, sizeof(text));
+	has(text, "out of memory (ENOMEM)", "ENOMEM within the limit");
+	has(text, "RLIMIT_MEMLOCK of this process is 8 MiB", "ENOMEM within the limit");
+	has(text, "other locked memory", "ENOMEM within the limit");
+	has(text, "dmesg", "ENOMEM within the limit");
+
+	c.ipc_lock = true;
+	c.memlock = 64 << 10;
+	feature_msg(OP_REGISTER, ENOMEM, &c, text, sizeof(text));
+	has(text, "CAP_IPC_LOCK, which lifts the limit", "ENOMEM with CAP_IPC_LOCK");
+	lacks(text, "ulimit", "ENOMEM with CAP_IPC_LOCK");
+
+	c.ipc_lock = false;
+	c.size = 0;
+	c.offset = 128 << 20;
+	feature_msg(OP_REGISTER, ENOMEM, &c, text, sizeof(text));
+	has(text, "registering 128 MiB of BAR 2", "ENOMEM, size 0: to the end of the BAR");
+	has(text, "needs 2 MiB of locked memory", "ENOMEM, size 0: to the end of the BAR");
+	c.offset = 0;
+	c.memlock_known = false;
 
 	sbuf_init(&sb, text, sizeof(text));
 	explain_read(&sb, EINVAL, "/dev/nvme0n1", "0000:01:00.0", "0000:03:00.0");
@@ -1139,6 +1207,7 @@ int main(void)
 	printf("TAP version 13\n");
 
 	test_numbers();
+	test_memlock();
 	test_cksum();
 	test_bdf();
 	test_args();
