@@ -19,6 +19,9 @@ const char *const command_env[NR_ENV] = {
 	[ENV_OFFSET] = "VFIO_P2P_OFFSET",
 	[ENV_SIZE] = "VFIO_P2P_SIZE",
 	[ENV_REGISTER_NS] = "VFIO_P2P_REGISTER_NS",
+	[ENV_DEVICE_FD] = "VFIO_P2P_DEVICE_FD",
+	[ENV_REGION_INDEX] = "VFIO_P2P_REGION_INDEX",
+	[ENV_REGION_OFFSET] = "VFIO_P2P_REGION_OFFSET",
 };
 
 static const char main_help[] =
@@ -40,7 +43,8 @@ static const char main_help[] =
 "  where ADDR...         device, BAR and offset in the BAR of placed p2pmem\n"
 "                        buffers of a process\n"
 "  read --dev BLOCKDEV   O_DIRECT read of BLOCKDEV into p2pmem (--at places\n"
-"                        the buffer in the BAR) or DRAM\n"
+"                        the buffer in the BAR, --vfio maps it through the\n"
+"                        VFIO device file, --verify reads the BAR back) or DRAM\n"
 "  bounce BDF --bar N    the way without registration: read into DRAM, copy\n"
 "                        into the BAR mmap()ed through VFIO\n"
 "\n"
@@ -78,22 +82,31 @@ static const char register_help[] =
 "                signal if it was killed, 127 if it could not be run)\n"
 "\n"
 "Unregistering prints the time that ioctl took (measured). The registration\n"
-"also ends when the process dies, on any device reset, memory decode off\n"
-"and low power entry: p2pmem mappings raise SIGBUS from then on.\n"
+"also ends when the VFIO device file closes (register and whatever of\n"
+"COMMAND still holds it have exited), on any device reset, memory decode\n"
+"off and low power entry: p2pmem mappings raise SIGBUS from then on.\n"
 "\n"
 "No root needed, only the VFIO files of BDF: the struct pages are charged to\n"
 "the user's locked memory, 1/64 of the range rounded up to pages, against\n"
 "RLIMIT_MEMLOCK ('ulimit -l', prlimit; ENOMEM beyond it, unless the process\n"
 "has CAP_IPC_LOCK). 'vfio-p2p probe BDF' shows the limit and the charge.\n"
 "\n"
-"environment of COMMAND:\n"
-"  VFIO_P2P_ALLOCATE     /sys/bus/pci/devices/BDF/p2pmem/allocate\n"
-"  VFIO_P2P_BDF          the device, dddd:bb:dd.f\n"
-"  VFIO_P2P_BAR          the BAR index N\n"
-"  VFIO_P2P_OFFSET       start of the registered range in the BAR, bytes\n"
-"  VFIO_P2P_SIZE         size of the registered range, bytes\n"
-"  VFIO_P2P_REGISTER_NS  how long the registering ioctl took, ns (measured)\n"
-"(numbers in decimal)\n";
+"environment of COMMAND (numbers in decimal):\n"
+"  VFIO_P2P_ALLOCATE      /sys/bus/pci/devices/BDF/p2pmem/allocate\n"
+"  VFIO_P2P_BDF           the device, dddd:bb:dd.f\n"
+"  VFIO_P2P_BAR           the BAR index N\n"
+"  VFIO_P2P_OFFSET        start of the registered range in the BAR, bytes\n"
+"  VFIO_P2P_SIZE          size of the registered range, bytes\n"
+"  VFIO_P2P_REGISTER_NS   how long the registering ioctl took, ns (measured)\n"
+"  VFIO_P2P_DEVICE_FD     the VFIO device file descriptor, which COMMAND\n"
+"                         inherits: VFIO ioctls, pread() of the BAR region,\n"
+"                         mmap() of P2P pages ('vfio-p2p read --vfio')\n"
+"  VFIO_P2P_REGION_INDEX  index of the page-backed region of BAR N in the\n"
+"                         device file (VFIO_REGION_TYPE_PCI_P2P)\n"
+"  VFIO_P2P_REGION_OFFSET offset of that region in the device file: a shared\n"
+"                         mmap() of the fd at it + X maps the P2P pages at\n"
+"                         offset X of the BAR (both unset if the kernel has\n"
+"                         no such region)\n";
 
 static const char where_help[] =
 "usage: vfio-p2p where [--pid PID] ADDR...\n"
@@ -113,7 +126,9 @@ static const char where_help[] =
 static const char read_help[] =
 "usage: vfio-p2p read --dev BLOCKDEV --bytes N [--offset X]\n"
 "                     [--engine psync|io_uring] [--bs N] [--qd N]\n"
-"                     [--p2pmem PATH] [--at OFFSET [--bar N]] [--cksum] [--pause]\n"
+"                     [--p2pmem PATH] [--at OFFSET [--bar N]] [--verify]\n"
+"                     [--cksum] [--pause]\n"
+"       vfio-p2p read ... --vfio [--at OFFSET] [--bar N] [--verify]\n"
 "       vfio-p2p read --dev BLOCKDEV --bytes N [--offset X] --dram ...\n"
 "\n"
 "A helper for demos and tests: maps a buffer of bs x qd bytes of p2pmem,\n"
@@ -129,6 +144,17 @@ static const char read_help[] =
 "                  Without --at the buffer comes from anywhere in the P2P\n"
 "                  memory, and the kernel does not say where\n"
 "  --bar N         the BAR of --at (default: $VFIO_P2P_BAR)\n"
+"  --vfio          map the buffer through the VFIO device file\n"
+"                  ($VFIO_P2P_DEVICE_FD, inherited from 'vfio-p2p register'),\n"
+"                  its page-backed region of the BAR, at --at OFFSET (default:\n"
+"                  $VFIO_P2P_OFFSET, the start of the registered range); no\n"
+"                  sysfs file, no root\n"
+"  --verify        after the reads, read the buffer's place in the BAR back\n"
+"                  with pread() of the BAR's VFIO region (not the mapping)\n"
+"                  and compare it with the buffer and with BLOCKDEV; needs a\n"
+"                  placed buffer (--vfio or --at) and $VFIO_P2P_DEVICE_FD.\n"
+"                  The place is filled with 0xa5 through VFIO first, so that\n"
+"                  stale bytes cannot pass. Exit 1 on a mismatch\n"
 "  --dram          read into DRAM instead: the baseline\n"
 "  --engine E      psync (default: one read at a time) or io_uring\n"
 "  --bs N          bytes per read (default 1 MiB)\n"
@@ -139,9 +165,10 @@ static const char read_help[] =
 "  --pause         keep the buffer mapped after printing, until SIGTERM or\n"
 "                  SIGINT\n"
 "\n"
-"environment: VFIO_P2P_ALLOCATE and VFIO_P2P_BAR, as above; the others of\n"
-"'vfio-p2p register --help' (VFIO_P2P_OFFSET, VFIO_P2P_SIZE) name the\n"
-"registered range in the messages.\n";
+"environment: VFIO_P2P_ALLOCATE, VFIO_P2P_BAR, VFIO_P2P_DEVICE_FD and\n"
+"VFIO_P2P_OFFSET, as above; the others of 'vfio-p2p register --help'\n"
+"(VFIO_P2P_SIZE, VFIO_P2P_BDF) name the registered range and the device in\n"
+"the messages.\n";
 
 static const char bounce_help[] =
 "usage: vfio-p2p bounce BDF --bar N --dev BLOCKDEV --bytes N [--offset X]\n"
@@ -197,7 +224,8 @@ const char *version_text(void)
 {
 	return "vfio-p2p " VFIO_P2P_VERSION "\n"
 	       "UAPI: VFIO_DEVICE_FEATURE_P2P_REGISTER; p2pmem/allocate placed at file\n"
-	       "offset PCI_P2PMEM_MMAP_OFFSET(bar, offset) = (bar + 1) << 48 | offset\n";
+	       "offset PCI_P2PMEM_MMAP_OFFSET(bar, offset) = (bar + 1) << 48 | offset;\n"
+	       "P2P pages through the VFIO device file: region VFIO_REGION_TYPE_PCI_P2P\n";
 }
 
 void usage_error_line(char *buf, size_t len, enum p2p_cmd cmd, const char *err)
@@ -355,6 +383,10 @@ static int parse_common(int argc, char **argv, int *i, struct p2p_opts *o,
 		o->cksum = true;
 	else if (!strcmp(argv[*i], "--pause"))
 		o->pause = true;
+	else if (!strcmp(argv[*i], "--vfio"))
+		o->vfio = true;
+	else if (!strcmp(argv[*i], "--verify"))
+		o->verify = true;
 	else
 		return 0;
 	return 1;
@@ -368,6 +400,7 @@ static bool allowed(enum p2p_cmd cmd, const char *arg)
 	static const char *const rd[] = {
 		"--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
 		"--p2pmem", "--dram", "--cksum", "--pause", "--at", "--bar",
+		"--vfio", "--verify",
 	};
 	static const char *const bounce[] = {
 		"--bar", "--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
@@ -429,12 +462,20 @@ static int check_cmd(struct p2p_opts *o, bool have_bdf, char *err, size_t len)
 			return fail(err, len, "read needs --dev BLOCKDEV");
 		if (!o->bytes)
 			return fail(err, len, "read needs --bytes N");
+		if (o->vfio && (o->dram || o->p2pmem))
+			return fail(err, len, "read takes one of --vfio, --p2pmem and --dram");
 		if (o->dram && o->p2pmem)
 			return fail(err, len, "read takes --dram or --p2pmem, not both");
 		if (o->dram && o->place)
 			return fail(err, len, "read takes --dram or --at, not both");
-		if (o->bar >= 0 && !o->place)
-			return fail(err, len, "read: --bar N goes with --at OFFSET");
+		if (o->verify && o->dram)
+			return fail(err, len, "read --verify reads a BAR back, not DRAM: "
+					      "--vfio or --at OFFSET");
+		if (o->verify && !o->vfio && !o->place)
+			return fail(err, len, "read --verify needs a placed buffer: --vfio or "
+					      "--at OFFSET");
+		if (o->bar >= 0 && !o->place && !o->vfio)
+			return fail(err, len, "read: --bar N goes with --at OFFSET or --vfio");
 		if (o->engine == ENGINE_PSYNC && o->qd > 1)
 			return fail(err, len, "--qd %u: psync does one read at a time, use "
 					      "--engine io_uring",

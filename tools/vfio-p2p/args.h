@@ -13,7 +13,7 @@
 #include "pci.h"
 
 /* Bumped when the command line, the output or what it decodes changes */
-#define VFIO_P2P_VERSION	"0.3"
+#define VFIO_P2P_VERSION	"0.4"
 
 enum p2p_cmd {
 	CMD_HELP,	/* help_for says of which command */
@@ -67,6 +67,8 @@ struct p2p_opts {
 	bool pause;
 	bool place;		/* read --at: the buffer at @at of BAR @bar */
 	uint64_t at;
+	bool vfio;		/* read --vfio: mapped through $VFIO_P2P_DEVICE_FD */
+	bool verify;		/* read --verify: read the BAR back through VFIO */
 };
 
 /*
@@ -99,6 +101,9 @@ enum p2p_env {
 	ENV_OFFSET,
 	ENV_SIZE,
 	ENV_REGISTER_NS,
+	ENV_DEVICE_FD,
+	ENV_REGION_INDEX,
+	ENV_REGION_OFFSET,
 	NR_ENV
 };
 extern const char *const command_env[NR_ENV];

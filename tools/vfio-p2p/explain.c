@@ -350,9 +350,12 @@ void explain_read(struct sbuf *sb, int err, const char *dev,
 	sbuf_printf(sb, "  See dmesg for what the kernel said.\n");
 }
 
-/* mmap() at a file offset that places the buffer failed with -@err */
+/*
+ * mmap() at a file offset that places the buffer failed with -@err; @vfio:
+ * through the VFIO device file rather than p2pmem/allocate
+ */
 static bool explain_place(struct sbuf *sb, int err, uint64_t len, const char *bdf,
-			  const struct p2p_place *p)
+			  const struct p2p_place *p, bool vfio)
 {
 	const char *dev = bdf ? bdf : "the device";
 	uint64_t end = p->at + len - 1;
@@ -375,8 +378,13 @@ static bool explain_place(struct sbuf *sb, int err, uint64_t len, const char *bd
 		else
 			sbuf_printf(sb, "  --at is an offset in the BAR, not in the range: "
 					"'vfio-p2p probe %s' shows what is registered.\n", dev);
-		sbuf_printf(sb, "  A kernel without placement of p2pmem buffers takes only file "
-				"offset 0 and refuses this too: then leave out --at.\n");
+		if (vfio)
+			sbuf_printf(sb, "  With nothing registered (the registration may have "
+					"ended: device reset, memory decode off, low power) every "
+					"offset is refused so.\n");
+		else
+			sbuf_printf(sb, "  A kernel without placement of p2pmem buffers takes only "
+					"file offset 0 and refuses this too: then leave out --at.\n");
 		return true;
 	case EBUSY:
 		sbuf_printf(sb, "cannot place %s at offset 0x%llx of BAR %d of %s: some of "
@@ -384,8 +392,11 @@ static bool explain_place(struct sbuf *sb, int err, uint64_t len, const char *bd
 			    fmt_size(len, s1, sizeof(s1)), (unsigned long long)p->at, p->bar,
 			    dev, (unsigned long long)p->at, (unsigned long long)end);
 		sbuf_printf(sb, "  Another p2pmem buffer, of this or another process (or of the "
-				"driver that owns the P2P memory), holds it. Choose another --at, "
-				"or end what holds it.\n");
+				"driver that owns the P2P memory), holds it%s. Choose another --at, "
+				"or end what holds it.\n",
+			    vfio ? ": mappings through the VFIO device file and placed mappings "
+				   "of p2pmem/allocate share one pool; or an ended registration "
+				   "there is still draining its I/O" : "");
 		return true;
 	}
 	return false;
@@ -397,7 +408,7 @@ void explain_mmap(struct sbuf *sb, int err, const char *path, uint64_t len,
 	uint64_t size, avail;
 	char s1[32], s2[32], s3[32];
 
-	if (place && explain_place(sb, err, len, bdf, place))
+	if (place && explain_place(sb, err, len, bdf, place, false))
 		return;
 	switch (err) {
 	case ENOENT:
@@ -422,10 +433,43 @@ void explain_mmap(struct sbuf *sb, int err, const char *path, uint64_t len,
 	case EACCES:
 	case EPERM:
 		sbuf_printf(sb, "no permission to map %s\n", path);
-		sbuf_printf(sb,
-			    "  p2pmem/allocate is for root only: run as root.\n");
+		sbuf_printf(sb, "  p2pmem/allocate belongs to root (mode 0660): run as root, or "
+				"have root give it to this user; or map the memory through the "
+				"VFIO device file instead, which needs no sysfs file ('vfio-p2p read "
+				"--vfio', vfio_p2p_vfio_map_at()).\n");
 		return;
 	}
 	sbuf_printf(sb, "mmap of %s failed: %s\n", path, strerror(err));
+	sbuf_printf(sb, "  See dmesg for what the kernel said.\n");
+}
+
+void explain_vfio_mmap(struct sbuf *sb, int err, int fd, uint64_t len,
+		       const char *bdf, const struct p2p_place *place)
+{
+	const char *dev = bdf ? bdf : "the device";
+	char s1[32];
+
+	if (place && explain_place(sb, err, len, bdf, place, true))
+		return;
+	switch (err) {
+	case ENOENT:
+		sbuf_printf(sb, "the VFIO device file (fd %d) of %s has no page-backed region "
+				"for BAR %d\n", fd, dev, place ? place->bar : -1);
+		sbuf_printf(sb, "  The running kernel cannot map P2P pages through the VFIO "
+				"device file (no region of type VFIO_REGION_TYPE_PCI_P2P), or the "
+				"BAR cannot be registered. Map p2pmem/allocate instead: leave out "
+				"--vfio ('read --at OFFSET' places the buffer there).\n");
+		return;
+	case EBADF:
+	case ENOTTY:
+		sbuf_printf(sb, "file descriptor %d is not a VFIO device file (%s)\n", fd,
+			    strerror(err));
+		sbuf_printf(sb, "  --vfio maps through the file descriptor that 'vfio-p2p "
+				"register BDF --bar N -- COMMAND' passes in VFIO_P2P_DEVICE_FD; "
+				"nothing between them may close it.\n");
+		return;
+	}
+	sbuf_printf(sb, "mmap of %s through the VFIO device file (fd %d) of %s failed: %s\n",
+		    fmt_size(len, s1, sizeof(s1)), fd, dev, strerror(err));
 	sbuf_printf(sb, "  See dmesg for what the kernel said.\n");
 }

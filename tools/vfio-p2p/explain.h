@@ -66,5 +66,11 @@ struct p2p_place {
  */
 void explain_mmap(struct sbuf *sb, int err, const char *path, uint64_t len,
 		  const char *bdf, const struct p2p_place *place);
+/*
+ * vfio_p2p_vfio_map_at() of @len bytes at @place through VFIO device file
+ * descriptor @fd (of @bdf if known) failed with -@err.
+ */
+void explain_vfio_mmap(struct sbuf *sb, int err, int fd, uint64_t len,
+		       const char *bdf, const struct p2p_place *place);
 
 #endif /* VFIO_P2P_EXPLAIN_H */

@@ -5,7 +5,10 @@
  * in bs chunks through that ring of slots, in order, so that --cksum can
  * checksum the data with the CPU before a slot is reused.  With --at the
  * buffer is placed at that offset of the BAR (vfio_p2p_map_at()), and
- * only then is its location known and printed.
+ * only then is its location known and printed.  With --vfio it is mapped
+ * through the VFIO device file that "vfio-p2p register" passed down
+ * (vfio_p2p_vfio_map_at()), placed too.  --verify reads the buffer's place
+ * back through the BAR's VFIO region afterwards and compares.
  *
  * The reader itself (reader.h) is shared with "vfio-p2p bounce", which
  * reads into a DRAM ring the same way and copies each chunk into a BAR.
@@ -32,6 +35,8 @@
 #include "pci.h"
 #include "reader.h"
 #include "util.h"
+#include "vfio.h"
+#include "vfio_p2p_vfio.h"
 #include "vfio_p2p_where.h"
 
 uint64_t reader_chunk_len(const struct reader *r, uint64_t i)
@@ -207,7 +212,8 @@ int reader_open(struct reader *r, const struct p2p_opts *o)
 	if (r->fd < 0) {
 		ret = errno;
 		msg("cannot open %s for O_DIRECT reading: %s%s", o->dev, strerror(ret),
-		    ret == EACCES ? " (run as root)" :
+		    ret == EACCES ? " (no read permission: run as root, or as a user that the "
+				    "device node lets read it)" :
 		    ret == EINVAL ? " (it does not support O_DIRECT)" : "");
 		return -ret;
 	}
@@ -297,32 +303,43 @@ static bool env_u64(enum p2p_env e, uint64_t *v)
 }
 
 /*
- * Where --at puts the buffer: the BAR from --bar or $VFIO_P2P_BAR, and the
- * range registered under "vfio-p2p register" if @path is its p2pmem.
+ * Where --at or --vfio puts the buffer: the BAR from --bar or $VFIO_P2P_BAR,
+ * the offset from --at or, for --vfio, $VFIO_P2P_OFFSET; and the range
+ * registered under "vfio-p2p register" if the buffer is of its device: @path
+ * is its p2pmem, or (NULL) the buffer is mapped through its device file.
  * Returns 0 or the exit status of a usage error.
  */
 static int read_place(const struct p2p_opts *o, const char *path,
 		      struct p2p_place *pl)
 {
 	const char *alloc = getenv(command_env[ENV_ALLOCATE]);
-	long page = sysconf(_SC_PAGESIZE);
-	uint64_t bar, off, size;
+	uint64_t page = page_size(), bar, off, size;
 	bool env_bar = env_u64(ENV_BAR, &bar) && bar < PCI_NUM_BARS;
+	bool ours = !path || (alloc && !strcmp(alloc, path));
+	const char *opt = o->vfio && !o->place ? "--vfio" : "--at";
 
 	if (o->bar >= 0)
 		pl->bar = o->bar;
 	else if (env_bar)
 		pl->bar = (int)bar;
 	else
-		return usage_error(CMD_READ, "--at needs a BAR: --bar N, or %s from "
+		return usage_error(CMD_READ, "%s needs a BAR: --bar N, or %s from "
 				   "'vfio-p2p register BDF --bar N -- ...'",
-				   command_env[ENV_BAR]);
-	pl->at = o->at;
-	if (page > 0 && o->at % (uint64_t)page)
-		return usage_error(CMD_READ, "--at 0x%llx is not a multiple of the page size "
-				   "(%ld)", (unsigned long long)o->at, page);
+				   opt, command_env[ENV_BAR]);
+	if (o->place)
+		pl->at = o->at;
+	else if (env_u64(ENV_OFFSET, &off))
+		pl->at = off;
+	else
+		return usage_error(CMD_READ, "--vfio needs --at OFFSET, or %s from "
+				   "'vfio-p2p register BDF --bar N -- ...'",
+				   command_env[ENV_OFFSET]);
+	if (pl->at % page)
+		return usage_error(CMD_READ, "%s 0x%llx is not a multiple of the page size "
+				   "(%llu)", o->place ? "--at" : command_env[ENV_OFFSET],
+				   (unsigned long long)pl->at, (unsigned long long)page);
 
-	if (env_bar && bar == (uint64_t)pl->bar && alloc && !strcmp(alloc, path) &&
+	if (env_bar && bar == (uint64_t)pl->bar && ours &&
 	    env_u64(ENV_OFFSET, &off) && env_u64(ENV_SIZE, &size) && size) {
 		pl->range_known = true;
 		pl->range_offset = off;
@@ -331,23 +348,206 @@ static int read_place(const struct p2p_opts *o, const char *path,
 	return 0;
 }
 
+/*
+ * The VFIO device file that "vfio-p2p register -- COMMAND" passed down:
+ * 0, -ENOENT if $VFIO_P2P_DEVICE_FD is not set, -EBADF if it names no open
+ * file descriptor.
+ */
+static int env_device_fd(int *fd)
+{
+	uint64_t v;
+
+	if (!env_u64(ENV_DEVICE_FD, &v))
+		return -ENOENT;
+	if (v > INT_MAX || fcntl((int)v, F_GETFD) < 0)
+		return -EBADF;
+	*fd = (int)v;
+	return 0;
+}
+
+/* The file offset of this process's mapping that holds @addr */
+static int self_map_pgoff(const void *addr, uint64_t *pgoff)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	struct vfio_p2p_map m;
+	size_t cap = 0;
+	char *line = NULL;
+	int ret = -EFAULT;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) >= 0) {
+		if (vfio_p2p_parse_maps_line(line, &m) || a < m.start || a >= m.end)
+			continue;
+		*pgoff = m.pgoff + (a - m.start);
+		ret = 0;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+#define VERIFY_POISON	0xa5
+
+/*
+ * --verify, before the reads: the BAR region of the buffer's BAR, and the
+ * buffer's place in the BAR filled with VERIFY_POISON through it, so that
+ * bytes from before cannot pass for the device's.  Says what failed.
+ */
+static int verify_prepare(int devfd, const struct p2p_place *pl, uint64_t len,
+			  struct vfio_region *reg)
+{
+	const uint64_t chunk = 1ULL << 20;
+	struct vfio_dev d = { .device_fd = devfd };
+	uint64_t done, n;
+	uint8_t *poison;
+	int ret;
+
+	ret = vfio_region_get(&d, pl->bar, reg);
+	if (ret) {
+		printf("verify: not ok: cannot get the VFIO region of BAR %d: %s\n", pl->bar,
+		       strerror(-ret));
+		return ret;
+	}
+	if (!reg->readable || !reg->writable || pl->at > reg->size ||
+	    len > reg->size - pl->at) {
+		printf("verify: not ok: BAR %d (%llu bytes) cannot be read and written at "
+		       "0x%llx-0x%llx through its VFIO region\n", pl->bar,
+		       (unsigned long long)reg->size, (unsigned long long)pl->at,
+		       (unsigned long long)(pl->at + len - 1));
+		return -EINVAL;
+	}
+	poison = malloc(chunk);
+	if (!poison)
+		return -ENOMEM;
+	memset(poison, VERIFY_POISON, chunk);
+	for (done = 0, ret = 0; done < len; done += n) {
+		n = len - done < chunk ? len - done : chunk;
+		ret = pwrite_full(devfd, poison, n, reg->offset + pl->at + done);
+		if (ret)
+			break;
+	}
+	free(poison);
+	if (ret)
+		printf("verify: not ok: cannot fill BAR %d at 0x%llx through its VFIO region: "
+		       "%s\n", pl->bar, (unsigned long long)(pl->at + done), strerror(-ret));
+	return ret;
+}
+
+/*
+ * --verify, after the reads: each slot of the ring, read back with pread()
+ * of the BAR region (not through the mapping), must hold the chunk of the
+ * device that was read into it last, as the buffer does.  Prints the
+ * verdict; returns 0 if everything matched.
+ */
+static int verify_bar(const struct reader *r, int devfd, const struct vfio_region *reg,
+		      const struct p2p_place *pl, const char *bdf, const char *dev)
+{
+	uint64_t used = r->nchunks < r->qd ? r->nchunks : r->qd;
+	uint64_t j, i, len, k, at, total = 0, end = 0;
+	uint8_t *want, *got, *buf;
+	const char *why;
+	char s1[32];
+	int ret = 0;
+
+	/* O_DIRECT needs an aligned buffer: a mapping is page aligned */
+	want = mmap(NULL, r->bs, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	got = malloc(r->bs);
+	if (want == MAP_FAILED || !got) {
+		printf("verify: not ok: out of memory\n");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (j = 0; j < used; j++) {
+		i = j + (r->nchunks - 1 - j) / r->qd * r->qd;
+		len = reader_chunk_len(r, i);
+		at = pl->at + j * r->bs;
+		buf = r->buf + j * r->bs;
+		ret = pread_full(devfd, got, len, reg->offset + at);
+		if (ret) {
+			printf("verify: not ok: cannot read BAR %d at 0x%llx back through its VFIO "
+			       "region: %s\n", pl->bar, (unsigned long long)at, strerror(-ret));
+			goto out;
+		}
+		ret = pread_full(r->fd, want, len, r->offset + i * r->bs);
+		if (ret) {
+			printf("verify: not ok: cannot read %s at 0x%llx again: %s\n", dev,
+			       (unsigned long long)(r->offset + i * r->bs),
+			       ret == -ENODATA ? "short read" : strerror(-ret));
+			goto out;
+		}
+		total += len;
+		if (at + len > end)
+			end = at + len;
+		if (!memcmp(got, want, len) && !memcmp(got, buf, len))
+			continue;
+		for (k = 0; k < len && got[k] == want[k] && got[k] == buf[k]; k++)
+			;
+		why = got[k] == VERIFY_POISON && want[k] != VERIFY_POISON ?
+		      ": the BAR still holds the poison written before the read, the data did "
+		      "not land there" :
+		      got[k] == want[k] ? ": the mapping does not show what the BAR holds" : "";
+		printf("verify: not ok: BAR %d offset 0x%llx of %s: 0x%02x read back through the "
+		       "VFIO region, 0x%02x in the buffer, 0x%02x at offset 0x%llx of %s%s\n",
+		       pl->bar, (unsigned long long)(at + k), bdf, got[k], buf[k], want[k],
+		       (unsigned long long)(r->offset + i * r->bs + k), dev, why);
+		ret = 1;
+		goto out;
+	}
+	printf("verify: ok: BAR %d 0x%llx-0x%llx of %s, read back with pread() of its VFIO "
+	       "region (not the mapping), holds the buffer's bytes and %s's: %s, the last "
+	       "chunk read into %s%llu %s\n",
+	       pl->bar, (unsigned long long)pl->at, (unsigned long long)(end - 1), bdf, dev,
+	       fmt_size(total, s1, sizeof(s1)), used > 1 ? "each of " : "",
+	       (unsigned long long)used, used > 1 ? "slots" : "slot");
+out:
+	if (want != MAP_FAILED)
+		munmap(want, r->bs);
+	free(got);
+	fflush(stdout);
+	return ret;
+}
+
 int cmd_read(const struct p2p_opts *o)
 {
 	char buf[4096];
 	char client[PCI_BDF_LEN] = "", bdf[PCI_BDF_LEN] = "";
 	char target[128], s1[32], s2[32], s3[32];
-	const char *path = NULL, *engine;
+	const char *path = NULL, *engine, *env_bdf = getenv(command_env[ENV_BDF]);
 	struct p2p_place place = { .bar = -1 };
 	struct vfio_p2p_loc *loc = NULL;
+	struct vfio_p2p_vfio_region preg;
 	struct reader r = { .fd = -1 };
-	uint64_t maplen = 0;
+	struct vfio_region barreg;
+	uint64_t maplen = 0, pgoff = 0;
 	uint32_t crc = 0;
 	bool located = false;
 	double t0, t1;
 	struct sbuf sb;
-	int ret, mfd, status = EXIT_NOT_READY;
+	int ret, mfd, devfd = -1, status = EXIT_NOT_READY;
 
-	if (!o->dram) {
+	if (o->vfio || o->verify) {
+		ret = env_device_fd(&devfd);
+		if (ret) {
+			msg("%s through the VFIO device file, but %s is %s\n"
+			    "  Run it under 'vfio-p2p register BDF --bar N -- vfio-p2p read ...', "
+			    "which passes the device file to its command.",
+			    o->vfio ? "--vfio maps the buffer" : "--verify reads the BAR back",
+			    command_env[ENV_DEVICE_FD],
+			    ret == -EBADF ? "not an open file descriptor here" : "not set");
+			return EXIT_NOT_READY;
+		}
+	}
+	if (o->vfio) {
+		if (env_bdf && pci_is_bdf(env_bdf, strlen(env_bdf)))
+			snprintf(bdf, sizeof(bdf), "%s", env_bdf);
+		ret = read_place(o, NULL, &place);
+		if (ret)
+			return ret;
+	} else if (!o->dram) {
 		path = o->p2pmem ? o->p2pmem : getenv(command_env[ENV_ALLOCATE]);
 		if (!path || !*path) {
 			msg("no p2pmem to read into: VFIO_P2P_ALLOCATE is not set\n"
@@ -361,6 +561,13 @@ int cmd_read(const struct p2p_opts *o)
 			ret = read_place(o, path, &place);
 			if (ret)
 				return ret;
+		}
+		if (o->verify && (!*bdf || !env_bdf || strcmp(bdf, env_bdf))) {
+			msg("--verify reads the BAR back through %s, the VFIO device file of %s, "
+			    "but %s is %s%s",
+			    command_env[ENV_DEVICE_FD], env_bdf ? env_bdf : "an unknown device",
+			    path, *bdf ? "of " : "not a device's p2pmem/allocate", bdf);
+			return EXIT_NOT_READY;
 		}
 	}
 
@@ -380,6 +587,29 @@ int cmd_read(const struct p2p_opts *o)
 			goto out;
 		}
 		snprintf(target, sizeof(target), "DRAM");
+	} else if (o->vfio) {
+		r.buf = vfio_p2p_vfio_map_at(devfd, place.bar, place.at, maplen, &ret);
+		if (!r.buf) {
+			sbuf_init(&sb, buf, sizeof(buf));
+			explain_vfio_mmap(&sb, -ret, devfd, maplen, *bdf ? bdf : NULL, &place);
+			print_explained(buf);
+			goto out;
+		}
+		/* What /proc/self/maps says: the region's offset plus the place */
+		ret = vfio_p2p_vfio_region(devfd, place.bar, &preg);
+		if (!ret)
+			ret = self_map_pgoff(r.buf, &pgoff);
+		if (ret || pgoff != preg.offset + place.at) {
+			msg("the buffer mapped at offset 0x%llx of BAR %d through the VFIO device "
+			    "file does not read back from /proc/self/maps as that: %s (file "
+			    "offset 0x%llx)",
+			    (unsigned long long)place.at, place.bar,
+			    ret ? strerror(-ret) : "another place", (unsigned long long)pgoff);
+			goto out;
+		}
+		located = true;
+		snprintf(target, sizeof(target), "p2pmem of %s BAR %d through VFIO",
+			 *bdf ? bdf : "the VFIO device", place.bar);
 	} else {
 		loc = calloc(1, sizeof(*loc));
 		if (!loc)
@@ -432,6 +662,9 @@ int cmd_read(const struct p2p_opts *o)
 	}
 	pci_blockdev_bdf(o->dev, client);
 
+	if (o->verify && verify_prepare(devfd, &place, maplen, &barreg))
+		goto out;
+
 	engine = o->engine == ENGINE_IO_URING ? "io_uring" : "psync";
 	t0 = now_seconds();
 	ret = reader_run(&r, o->engine);
@@ -444,13 +677,13 @@ int cmd_read(const struct p2p_opts *o)
 	}
 	if (ret) {
 		sbuf_init(&sb, buf, sizeof(buf));
-		if (o->dram) {
+		if (o->dram)
 			sbuf_printf(&sb, "O_DIRECT read from %s into DRAM failed: %s\n",
 				    o->dev, strerror(-ret));
-		} else {
+		else
 			explain_read(&sb, -ret, o->dev, client,
-				     *loc->bdf ? loc->bdf : path);
-		}
+				     loc && *loc->bdf ? loc->bdf : *bdf ? bdf :
+				     path ? path : "the VFIO device");
 		print_explained(buf);
 		goto out;
 	}
@@ -464,7 +697,12 @@ int cmd_read(const struct p2p_opts *o)
 	       engine, fmt_size(r.bs, s2, sizeof(s2)), r.qd,
 	       o->cksum ? ", with cksum" : "");
 	fmt_size(maplen, s3, sizeof(s3));
-	if (located)
+	if (located && o->vfio)
+		printf("buffer: 0x%llx %s bar %d offset 0x%llx (%s, mapped through the VFIO "
+		       "device file: region %u)\n",
+		       (unsigned long long)(uintptr_t)r.buf, *bdf ? bdf : "?", place.bar,
+		       (unsigned long long)place.at, s3, preg.index);
+	else if (located)
 		printf("buffer: 0x%llx %s bar %d offset 0x%llx (%s, placed with --at)\n",
 		       (unsigned long long)(uintptr_t)r.buf, loc->bdf, loc->bar,
 		       (unsigned long long)loc->bar_offset, s3);
@@ -481,6 +719,9 @@ int cmd_read(const struct p2p_opts *o)
 		printf("cksum: %u %llu\n", cksum_finish(crc, r.bytes),
 		       (unsigned long long)r.bytes);
 	fflush(stdout);
+	if (o->verify && verify_bar(&r, devfd, &barreg, &place, *bdf ? bdf : "the device",
+				    o->dev))
+		goto out;
 	if (o->pause)
 		wait_for_signal();
 	status = 0;

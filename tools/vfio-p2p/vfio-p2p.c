@@ -5,6 +5,7 @@
  * where p2pmem buffers lie in their BAR.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "reader.h"
 #include "util.h"
 #include "vfio.h"
+#include "vfio_p2p_vfio.h"
 #include "vfio_p2p_where.h"
 
 #define EXPLAIN_LEN	4096
@@ -310,10 +312,15 @@ static void set_env_num(const char *name, unsigned long long v)
 	setenv(name, buf, 1);
 }
 
-/* Run the command; returns its exit status in the shell's way */
+/*
+ * Run the command with the VFIO device file of @dev inherited; @pr is the
+ * page-backed region of the BAR, NULL if the kernel has none.  Returns its
+ * exit status in the shell's way.
+ */
 static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
 		       const sigset_t *waitset, const char *allocate,
-		       const struct p2p_reg *r, uint64_t register_ns)
+		       const struct p2p_reg *r, uint64_t register_ns,
+		       const struct vfio_dev *dev, const struct vfio_p2p_vfio_region *pr)
 {
 	int status, sig;
 	siginfo_t si;
@@ -334,6 +341,22 @@ static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
 		set_env_num(command_env[ENV_OFFSET], r->offset);
 		set_env_num(command_env[ENV_SIZE], r->size);
 		set_env_num(command_env[ENV_REGISTER_NS], register_ns);
+		/* The device file stays open across exec: COMMAND may use it */
+		status = fcntl(dev->device_fd, F_GETFD);
+		if (status < 0 || fcntl(dev->device_fd, F_SETFD, status & ~FD_CLOEXEC)) {
+			msg("cannot pass the VFIO device file to %s: %s", o->command[0],
+			    strerror(errno));
+			_exit(126);
+		}
+		set_env_num(command_env[ENV_DEVICE_FD], (unsigned long long)dev->device_fd);
+		if (pr) {
+			set_env_num(command_env[ENV_REGION_INDEX], pr->index);
+			set_env_num(command_env[ENV_REGION_OFFSET], pr->offset);
+		} else {
+			/* Not those of an outer register */
+			unsetenv(command_env[ENV_REGION_INDEX]);
+			unsetenv(command_env[ENV_REGION_OFFSET]);
+		}
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		execvp(o->command[0], o->command);
 		status = errno;
@@ -375,12 +398,14 @@ int cmd_register(const struct p2p_opts *o)
 	struct p2p_ctx c = {
 		.bdf = o->bdf, .bar = o->bar, .offset = o->offset, .size = o->size,
 	};
+	struct vfio_p2p_vfio_region preg;
 	struct memlock ml;
 	struct sbuf sb;
 	int group, ret, status;
 	uint64_t register_ns;
 	double t0, t1;
 	siginfo_t si;
+	bool have_preg;
 	size_t i;
 
 	/* For the explanation of ENOMEM: what the charge is measured against */
@@ -451,6 +476,9 @@ int cmd_register(const struct p2p_opts *o)
 		r.size = o->size ? o->size : c.b ? c.b->size - o->offset : 0;
 	}
 
+	/* The page-backed view of the BAR, for COMMAND's environment */
+	have_preg = !vfio_p2p_vfio_region(dev.device_fd, o->bar, &preg);
+
 	pci_path(allocate, sizeof(allocate), o->bdf, "p2pmem/allocate");
 	register_ns = (uint64_t)((t1 - t0) * 1e9 + 0.5);
 	printf("registered %s BAR %d range 0x%llx-0x%llx (%s) as P2P memory in %.3f ms "
@@ -471,7 +499,8 @@ int cmd_register(const struct p2p_opts *o)
 		} while (ret < 0 || ret == SIGCHLD);
 		status = 0;
 	} else {
-		status = run_command(o, &oldmask, &waitset, allocate, &r, register_ns);
+		status = run_command(o, &oldmask, &waitset, allocate, &r, register_ns, &dev,
+				     have_preg ? &preg : NULL);
 	}
 
 	t0 = now_seconds();

@@ -7,8 +7,8 @@
  * /proc/<pid>/maps decoder (synthetic lines, and this process's own maps
  * with a file laid out like p2pmem, placed with vfio_p2p_map_at() and
  * not), the capability chain walker and argument checks of the VFIO
- * mapping library, the locked memory charge, the BAR table parser, a synthetic sysfs tree (driver,
- * IOMMU group) and the error messages.
+ * mapping library, the locked memory charge, the BAR table parser, a
+ * synthetic sysfs tree (driver, IOMMU group) and the error messages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -317,6 +317,31 @@ static void test_args(void)
 	parse_fails("unknown option", "--at for register",
 		    "register", "03:00.0", "--bar", "2", "--at", "0", "--hold", NULL);
 	parse_fails("help: unknown command", "help of an unknown command", "help", "frob", NULL);
+
+	ret = parse(&o, err, sizeof(err), "read", "--dev", "x", "--bytes", "4M", "--vfio",
+		    "--verify", NULL);
+	ok(!ret && o.vfio && o.verify && !o.place && o.bar == -1,
+	   "read --vfio --verify without --at (the place comes from the environment)");
+	ret = parse(&o, err, sizeof(err), "read", "--dev", "x", "--bytes", "4M", "--vfio",
+		    "--bar", "4", "--at", "2M", NULL);
+	ok(!ret && o.vfio && !o.verify && o.place && o.at == (2ULL << 20) && o.bar == 4,
+	   "read --vfio --bar --at");
+	ret = parse(&o, err, sizeof(err), "read", "--dev", "x", "--bytes", "4M", "--at", "2M",
+		    "--verify", NULL);
+	ok(!ret && !o.vfio && o.verify && o.place, "read --at --verify (sysfs, placed)");
+	parse_fails("one of --vfio, --p2pmem and --dram", "read --vfio --dram",
+		    "read", "--dev", "x", "--bytes", "1", "--vfio", "--dram", NULL);
+	parse_fails("one of --vfio, --p2pmem and --dram", "read --vfio --p2pmem",
+		    "read", "--dev", "x", "--bytes", "1", "--vfio", "--p2pmem", "/x", NULL);
+	parse_fails("needs a placed buffer", "read --verify without --at or --vfio",
+		    "read", "--dev", "x", "--bytes", "1", "--verify", NULL);
+	parse_fails("not DRAM", "read --verify --dram",
+		    "read", "--dev", "x", "--bytes", "1", "--dram", "--verify", NULL);
+	parse_fails("unknown option", "--vfio for register",
+		    "register", "03:00.0", "--bar", "2", "--vfio", "--hold", NULL);
+	parse_fails("unknown option", "--verify for bounce",
+		    "bounce", "03:00.0", "--bar", "2", "--dev", "x", "--bytes", "1", "--verify",
+		    NULL);
 	parse_fails("unexpected argument", "--version with more", "--version", "read", NULL);
 }
 
@@ -351,7 +376,8 @@ static void test_help(void)
 		{ CMD_REGISTER, { "--bar", "--offset", "--size", "--hold", "-- COMMAND" } },
 		{ CMD_WHERE, { "--pid" } },
 		{ CMD_READ, { "--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
-			      "--p2pmem", "--dram", "--cksum", "--pause", "--at", "--bar" } },
+			      "--p2pmem", "--dram", "--cksum", "--pause", "--at", "--bar",
+			      "--vfio", "--verify" } },
 		{ CMD_BOUNCE, { "--bar", "--dev", "--bytes", "--offset", "--engine", "--bs",
 				"--qd" } },
 	};
@@ -396,9 +422,13 @@ static void test_help(void)
 	text = help_text(CMD_READ);
 	has(text, "$VFIO_P2P_ALLOCATE", "help of read");
 	has(text, "$VFIO_P2P_BAR", "help of read");
+	has(text, "$VFIO_P2P_DEVICE_FD", "help of read, --vfio");
+	has(text, "$VFIO_P2P_OFFSET", "help of read, --vfio's default place");
+	has(text, "not the mapping", "help of read, --verify");
 	has(help_text(CMD_REGISTER), "RLIMIT_MEMLOCK", "help of register: the charge");
 	has(help_text(CMD_REGISTER), "1/64 of the range", "help of register: the charge");
 	lacks(help_text(CMD_REGISTER), "CAP_SYS_RAWIO", "help of register");
+	has(help_text(CMD_REGISTER), "inherits", "help of register: the device file");
 	has(help_text(CMD_PROBE), "RLIMIT_MEMLOCK", "help of probe");
 	lacks(help_text(CMD_PROBE), "CAP_SYS_RAWIO", "help of probe");
 	has(text, "does not say where", "help of read, without --at");
@@ -1179,6 +1209,31 @@ static void test_messages(void)
 	explain_mmap(&sb, ENODEV, "/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate",
 		     4 << 20, "0000:04:00.0", &place);
 	has(text, "no P2P memory there", "placed mmap ENODEV");
+
+	sbuf_init(&sb, text, sizeof(text));
+	explain_mmap(&sb, EACCES, "/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate",
+		     4 << 20, "0000:04:00.0", NULL);
+	has(text, "read --vfio", "mmap EACCES points to the VFIO device file");
+
+	place.range_known = true;
+	sbuf_init(&sb, text, sizeof(text));
+	explain_vfio_mmap(&sb, EINVAL, 5, 4 << 20, "0000:04:00.0", &place);
+	has(text, "0xfe00000-0x101fffff does not lie inside one registered range",
+	    "VFIO mmap EINVAL");
+	has(text, "The range registered of BAR 2 is 0x0-0xfffffff", "VFIO mmap EINVAL");
+	lacks(text, "leave out --at", "VFIO mmap EINVAL");
+	sbuf_init(&sb, text, sizeof(text));
+	explain_vfio_mmap(&sb, EBUSY, 5, 4 << 20, "0000:04:00.0", &place);
+	has(text, "is allocated already", "VFIO mmap EBUSY");
+	has(text, "share one pool", "VFIO mmap EBUSY");
+	sbuf_init(&sb, text, sizeof(text));
+	explain_vfio_mmap(&sb, ENOENT, 5, 4 << 20, "0000:04:00.0", &place);
+	has(text, "has no page-backed region for BAR 2", "VFIO mmap ENOENT");
+	has(text, "leave out --vfio", "VFIO mmap ENOENT");
+	sbuf_init(&sb, text, sizeof(text));
+	explain_vfio_mmap(&sb, ENOTTY, 5, 4 << 20, "0000:04:00.0", &place);
+	has(text, "file descriptor 5 is not a VFIO device file", "VFIO mmap ENOTTY");
+	has(text, "VFIO_P2P_DEVICE_FD", "VFIO mmap ENOTTY");
 
 	sbuf_init(&sb, text, sizeof(text));
 	explain_no_group(&sb, "0000:04:00.0");
