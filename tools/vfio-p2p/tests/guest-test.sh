@@ -10,20 +10,48 @@
 # BAR   that BAR (default: $SHM_BAR of the test bed's guest environment)
 # BLK   a block device to read from (read only; nothing is written)
 # N     bytes per read (default: $READ_BUF of the guest environment)
-# AT    where in the BAR the placed buffers go (read --at; default 2 MiB,
-#       inside the registered range, which is the whole BAR)
-# VFIO_P2P  the binary (default: ../vfio-p2p next to this script)
+# AT    where in the BAR the placed buffers go (read --at and --vfio;
+#       default 2 MiB, inside the registered range, which is the whole BAR)
+# VFIO_P2P  the binary (default: ../vfio-p2p next to this script); it and
+#       the directories above it must be readable by others (the
+#       unprivileged cases run it as uid UNPRIV)
+# UNPRIV  a uid without root and without capabilities, for the cases that
+#       register as a plain user (default 54321; it needs no passwd entry)
 #
-# Needs root. Prints TAP (with the test bed's testbed/guest/lib.sh); exit 0
-# if all passed, 1 if not, 4 if it cannot run here (skip).
+# Needs root, setpriv and prlimit (util-linux). The unprivileged cases give
+# UNPRIV the VFIO files of BDF and BLK for their duration (chown) and put
+# owner and mode back afterwards, also when the test is interrupted.
+# Prints TAP (with the test bed's testbed/guest/lib.sh); exit 0 if all
+# passed, 1 if not, 4 if it cannot run here (skip).
 
 . "$(dirname "$0")/../../../testbed/guest/lib.sh" || exit 1
 BAR=${BAR:-$SHM_BAR}
 V=${VFIO_P2P:-$(cd "$(dirname "$0")/.." && pwd)/vfio-p2p}
 N=${N:-$READ_BUF}
 AT=${AT:-$((2 << 20))}
+UNPRIV=${UNPRIV:-54321}
 T=$(mktemp -d "${TMPDIR:-/tmp}/vfio-p2p-guest.XXXXXX") || exit 1
 PIDS=()
+RESTORE=()
+
+# give UID PATH...: PATH belongs to UID, read-write for it, until restore
+give() {
+	local u=$1 p
+	shift
+	for p in "$@"; do
+		RESTORE+=("$(stat -L -c '%u:%g %a' "$p") $p")
+		chown "$u" "$p" && chmod u+rw "$p"
+	done
+}
+restore() {
+	local e own mode p
+	for e in "${RESTORE[@]}"; do
+		read -r own mode p <<< "$e"
+		chown "$own" "$p"
+		chmod "$mode" "$p"
+	done
+	RESTORE=()
+}
 
 cleanup() {
 	local p
@@ -31,6 +59,7 @@ cleanup() {
 		kill -TERM "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	restore
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -88,6 +117,10 @@ check "probe: BAR $BAR registrable, not registered" \
 	grep -q "^bar $BAR: .*registrable, not registered" "$T/probe1"
 check "probe: a small BAR is named as not registrable" \
 	grep -q "^bar [0-9]: .*not registrable" "$T/probe1"
+grep -q "^privilege: *none needed beyond the VFIO files" "$T/probe1" &&
+	grep -q "^memlock: " "$T/probe1" &&
+	grep -q "^bar $BAR: .*registrable, not registered, all of it charges [0-9.]* [KMG]iB of memlock" "$T/probe1"
+ok $? "probe: no privilege needed, the memlock limit, what registering BAR $BAR is charged"
 
 # 2. register -- COMMAND: reads into p2pmem, from anywhere and placed with
 # --at; where, data, environment
@@ -268,5 +301,177 @@ rc=$?
 show "$T/e4"
 [ $rc = 1 ] && grep -q "^not ok 1 " "$T/e4"
 ok $? "bounce fails while the device is open for a registration"
+
+# 8. The VFIO device file: register passes it to COMMAND (VFIO_P2P_DEVICE_FD,
+# the page-backed region in VFIO_P2P_REGION_*), read --vfio maps the P2P
+# pages through it, --verify reads the bytes back through the BAR's own
+# VFIO region (pread(), not the mapping) and compares them with the buffer
+# and the device
+cat > "$T/vfio.sh" <<'EOF'
+# Runs under vfio-p2p register, with VFIO_P2P_* set.
+echo "vfio_env fd=$VFIO_P2P_DEVICE_FD index=${VFIO_P2P_REGION_INDEX-unset} offset=${VFIO_P2P_REGION_OFFSET-unset}"
+echo "vfio_fd $(readlink "/proc/$$/fd/$VFIO_P2P_DEVICE_FD")"
+paused() {	# paused FILE PID: wait until the reader PID says it is paused
+	local i
+	for i in $(seq 600); do
+		grep -q '^paused' "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+st=0
+"$V" read --dev "$BLK" --bytes "$N" --engine io_uring --bs 256k --qd 4 --cksum \
+	--vfio --at "$AT" --verify --pause > "$T/vfio-pause.out" 2>&1 &
+rp=$!
+paused "$T/vfio-pause.out" $rp || st=20
+# That place is taken, through VFIO and through sysfs (one pool); there is
+# none beyond the registered range
+"$V" read --dev "$BLK" --bytes 1M --vfio --at "$AT" > "$T/vfio-busy.out" 2>&1
+echo "vfio_busy_rc $?"
+"$V" read --dev "$BLK" --bytes 1M --at "$AT" > "$T/vfio-busy2.out" 2>&1
+echo "vfio_sysfs_busy_rc $?"
+"$V" read --dev "$BLK" --bytes 1M --vfio --at $((VFIO_P2P_OFFSET + VFIO_P2P_SIZE)) \
+	> "$T/vfio-outside.out" 2>&1
+echo "vfio_outside_rc $?"
+kill -TERM $rp
+wait $rp || st=21
+# The place by default: the start of the registered range
+"$V" read --dev "$BLK" --bytes "$N" --cksum --vfio --verify > "$T/vfio-default.out" 2>&1 ||
+	st=22
+# A placed sysfs buffer is verified the same way
+"$V" read --dev "$BLK" --bytes "$N" --engine io_uring --cksum --at "$AT" --verify \
+	> "$T/vfio-sysfs.out" 2>&1 || st=23
+cat "$T/vfio-pause.out" "$T/vfio-busy.out" "$T/vfio-busy2.out" "$T/vfio-outside.out" \
+	"$T/vfio-default.out" "$T/vfio-sysfs.out"
+exit $st
+EOF
+timeout 300 "$V" register "$BDF" --bar "$BAR" -- sh "$T/vfio.sh" > "$T/vreg" 2>&1
+rc=$?
+show "$T/vreg"
+ok $rc "register -- read --vfio (placed, default place, busy, outside) and --verify exits 0"
+region=$(sed -n 's/^vfio_env .* index=\([0-9]*\) .*/\1/p' "$T/vreg")
+grep -q "^vfio_env fd=[0-9][0-9]* index=[0-9][0-9]* offset=[0-9][0-9]*$" "$T/vreg" &&
+	[ "${region:-0}" -ge 9 ]
+ok $? "register: COMMAND gets VFIO_P2P_DEVICE_FD and the page-backed region (index ${region:-?}, 9 or above)"
+grep -q -e "^vfio_fd /dev/vfio/devices/vfio[0-9]*$" -e "^vfio_fd anon_inode:\[vfio-device\]$" "$T/vreg"
+ok $? "register: VFIO_P2P_DEVICE_FD is open in COMMAND, and is the VFIO device file"
+check "read --vfio io_uring into p2pmem of $BDF BAR $BAR through VFIO" \
+	grep -q "^read .* into p2pmem of $BDF BAR $BAR through VFIO in .*io_uring" "$T/vreg"
+check "read --vfio --at $AT: the buffer is there, mapped through region ${region:-?}" \
+	grep -q "^buffer: 0x[0-9a-f]* $BDF bar $BAR offset $(printf 0x%x "$AT") (.*, mapped through the VFIO device file: region ${region:-x})$" "$T/vreg"
+check "read --vfio without --at: the buffer is at the start of the registered range" \
+	grep -q "^buffer: 0x[0-9a-f]* $BDF bar $BAR offset 0x0 (.*, mapped through the VFIO device file" "$T/vreg"
+[ "$(grep -c "^cksum: $want$" "$T/vreg")" = 3 ]
+ok $? "data read into VFIO mappings and a sysfs one matches the device (cksum, 3 reads)"
+[ "$(grep -c "^verify: ok: BAR $BAR 0x[0-9a-f]*-0x[0-9a-f]* of $BDF, read back with pread() of its VFIO region (not the mapping), holds the buffer's bytes and $BLK's" "$T/vreg")" = 3 ] &&
+	! grep -q "^verify: not ok" "$T/vreg"
+ok $? "--verify: the bytes are in the BAR, read back through the VFIO region (--vfio twice, sysfs --at)"
+check "--verify of the buffer at $AT reads the BAR from $AT" \
+	grep -q "^verify: ok: BAR $BAR $(printf 0x%x "$AT")-" "$T/vreg"
+grep -q "^vfio_busy_rc 1$" "$T/vreg" && grep -q "^vfio_sysfs_busy_rc 1$" "$T/vreg" &&
+	[ "$(grep -c "is allocated already" "$T/vreg")" = 2 ]
+ok $? "--vfio and --at where a VFIO buffer is already: refused (EBUSY, one pool) and explained"
+grep -q "^vfio_outside_rc 1$" "$T/vreg" && grep -q "does not lie inside one registered range" "$T/vreg"
+ok $? "--vfio beyond the registered range: refused (EINVAL) and explained"
+check "register -- read --vfio: unregistered after the command" \
+	grep -q "^unregistered $BDF BAR $BAR in [0-9]*\.[0-9]* ms (measured: the ioctl)$" "$T/vreg"
+env -u VFIO_P2P_DEVICE_FD timeout 60 "$V" read --dev "$BLK" --bytes "$N" --vfio --at 0 \
+	--bar "$BAR" > "$T/e7" 2>&1
+[ $? = 1 ] && grep -q "VFIO_P2P_DEVICE_FD is not set" "$T/e7"
+ok $? "read --vfio outside register says how to run it"
+
+# 9. Without root: uid UNPRIV (no passwd entry), no groups, no
+# capabilities, owning only the VFIO files of BDF and BLK. RLIMIT_MEMLOCK
+# of exactly the charge of the range (1/64 of it, rounded up to pages)
+# must do, and the data must land in the BAR; a page less must fail with
+# ENOMEM, explained; the charge must come back when the registration ends.
+check "setpriv is installed (util-linux)" command -v setpriv
+check "prlimit is installed (util-linux)" command -v prlimit
+pg=$(getconf PAGESIZE)
+bar_size=$(tb_bar_size "$BDF" "$BAR")
+roff=$AT
+rsize=$((64 << 20))
+[ $((roff + rsize)) -le $((bar_size)) ] ||
+	rsize=$(((bar_size - roff) / (2 << 20) * (2 << 20)))
+charge=$(((rsize / pg * 64 + pg - 1) / pg * pg))
+echo "# unprivileged: uid $UNPRIV, BAR $BAR range $roff+$rsize, charge $charge bytes of memlock"
+group=$(basename "$(readlink "/sys/bus/pci/devices/$BDF/iommu_group")")
+cdev=$(ls "/sys/bus/pci/devices/$BDF/vfio-dev" 2>/dev/null | head -n 1)
+nodes=("$BLK")
+for n in ${cdev:+"/dev/vfio/devices/$cdev"} /dev/iommu "/dev/vfio/$group" /dev/vfio/vfio; do
+	[ -c "$n" ] && nodes+=("$n")
+done
+echo "# given to uid $UNPRIV until the end of these cases: ${nodes[*]}"
+give "$UNPRIV" "${nodes[@]}"
+unpriv() {	# unpriv MEMLOCK COMMAND...: as UNPRIV, RLIMIT_MEMLOCK MEMLOCK bytes
+	local m=$1
+	shift
+	# Room in the hard limit, as root: prlimit runs unprivileged
+	(cd / && ulimit -H -l unlimited 2>/dev/null
+	 exec setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups --inh-caps=-all \
+		--bounding-set=-all prlimit --memlock="$m:$m" "$@")
+}
+# who: the command line that says who runs, then runs its arguments
+who='echo "as uid $(id -u) gid $(id -g) groups $(id -G) $(grep ^CapEff: /proc/self/status)"; exec "$@"'
+whore="^as uid $UNPRIV gid $UNPRIV groups $UNPRIV CapEff:[[:space:]]*0*$"
+timeout 120 unpriv "$charge" sh -c "$who" sh "$V" probe "$BDF" > "$T/uprobe" 2>&1
+rc=$?
+show "$T/uprobe"
+[ $rc = 0 ] && grep -q "$whore" "$T/uprobe"
+ok $? "probe as uid $UNPRIV without groups and capabilities: ready"
+grep -q "^memlock: *limit [0-9.]* [KMG]iB (RLIMIT_MEMLOCK), shared with" "$T/uprobe" &&
+	grep -q "^bar $BAR: .*all of it charges .* of memlock (over the limit: ENOMEM; at most $((rsize >> 20)) MiB fits)$" "$T/uprobe"
+ok $? "probe: the memlock limit, and that all of BAR $BAR is over it ($((rsize >> 20)) MiB fits)"
+# COMMAND: who runs; a buffer outside the registered range (at 0); the read
+urun='echo "as uid $(id -u) gid $(id -g) groups $(id -G) $(grep ^CapEff: /proc/self/status)"
+"$1" read --dev "$2" --bytes 1M --vfio --at 0 2>&1
+echo "outside_rc $?"
+exec "$1" read --dev "$2" --bytes "$3" --cksum --vfio --verify'
+timeout 120 unpriv "$charge" "$V" register "$BDF" --bar "$BAR" --offset "$roff" --size "$rsize" -- \
+	sh -c "$urun" sh "$V" "$BLK" "$N" > "$T/ureg" 2>&1
+rc=$?
+show "$T/ureg"
+ok $rc "uid $UNPRIV, memlock = the charge ($charge bytes): register -- read --vfio --verify exits 0"
+check "the command ran as uid $UNPRIV, without groups and capabilities" grep -q "$whore" "$T/ureg"
+check "uid $UNPRIV registered BAR $BAR range $(printf 0x%x "$roff")+$rsize" \
+	grep -q "^registered $BDF BAR $BAR range $(printf 0x%x "$roff")-$(printf 0x%x $((roff + rsize - 1))) " "$T/ureg"
+grep -q "^buffer: 0x[0-9a-f]* $BDF bar $BAR offset $(printf 0x%x "$roff") (.*, mapped through the VFIO device file" "$T/ureg" &&
+	grep -q "^cksum: $want$" "$T/ureg" &&
+	grep -q "^verify: ok: BAR $BAR $(printf 0x%x "$roff")-0x[0-9a-f]* of $BDF, read back with pread() of its VFIO region" "$T/ureg"
+ok $? "uid $UNPRIV: data read through VFIO at the registered offset is in the BAR (cksum, verify)"
+grep -q "^outside_rc 1$" "$T/ureg" &&
+	grep -q "cannot place 1 MiB at offset 0x0 of BAR $BAR of $BDF: 0x0-0xfffff does not lie inside one registered range" "$T/ureg" &&
+	grep -q "The range registered of BAR $BAR is $(printf 0x%x "$roff")-$(printf 0x%x $((roff + rsize - 1)))" "$T/ureg"
+ok $? "uid $UNPRIV: --vfio outside the registered range, inside the BAR: EINVAL from the kernel, explained"
+check "uid $UNPRIV: unregistered after the command" grep -q "^unregistered $BDF BAR $BAR in " "$T/ureg"
+timeout 120 unpriv $((charge - pg)) "$V" register "$BDF" --bar "$BAR" --offset "$roff" \
+	--size "$rsize" -- sh -c "$who" sh true > "$T/ureg2" 2>&1
+rc=$?
+show "$T/ureg2"
+if [ $((charge % (1 << 20))) = 0 ]; then
+	need="$((charge >> 20)) MiB"
+else
+	need="$((charge >> 10)) KiB"
+fi
+[ $rc = 1 ] && ! grep -q "^as uid" "$T/ureg2" && ! grep -q "^registered " "$T/ureg2" &&
+	grep -q "needs $need of locked memory, more than RLIMIT_MEMLOCK allows" "$T/ureg2" &&
+	grep -q "'ulimit -l $(((charge + 1023) / 1024))'" "$T/ureg2" &&
+	grep -q "'prlimit --memlock=$charge:$charge'" "$T/ureg2"
+ok $? "uid $UNPRIV, memlock a page less: ENOMEM, explained (needs $need, ulimit -l, prlimit), nothing run"
+timeout 120 unpriv "$charge" "$V" register "$BDF" --bar "$BAR" --offset "$roff" --size "$rsize" -- \
+	true > "$T/ureg3" 2>&1
+rc=$?
+show "$T/ureg3"
+ok $rc "uid $UNPRIV, memlock = the charge again: registers (the charge came back at unregister)"
+saved=("${RESTORE[@]}")
+restore
+bad=
+for e in "${saved[@]}"; do
+	read -r own mode n <<< "$e"
+	[ "$(stat -L -c '%u:%g %a' "$n")" = "$own $mode" ] || bad="$bad $n"
+done
+[ -z "$bad" ]
+ok $? "the device nodes have their owners and modes back${bad:+, not:$bad}"
 
 tap_end
