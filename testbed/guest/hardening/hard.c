@@ -163,6 +163,28 @@ bool sigbus_on(void *addr, bool write)
 	return sigbus_in(do_one_access, &a);
 }
 
+struct word_copy {
+	volatile u64 *dst;
+	const volatile u64 *src;
+	size_t words;
+};
+
+static void do_word_copy(void *arg)
+{
+	struct word_copy *c = arg;
+	size_t i;
+
+	for (i = 0; i < c->words; i++)
+		c->dst[i] = c->src[i];
+}
+
+bool sigbus_copy(void *dst, const void *src, size_t len)
+{
+	struct word_copy c = { .dst = dst, .src = src, .words = len / 8 };
+
+	return sigbus_in(do_word_copy, &c);
+}
+
 long meminfo_kb(const char *field)
 {
 	size_t flen = strlen(field);

@@ -42,6 +42,11 @@ void sigbus_init(void);
 bool sigbus_on(void *addr, bool write);
 /* Run @fn(@arg) with SIGBUS caught: true if it raised SIGBUS */
 bool sigbus_in(void (*fn)(void *arg), void *arg);
+/*
+ * Copy @len bytes (a multiple of 8, both 8-byte aligned) in 8-byte volatile
+ * accesses, which device memory takes, with SIGBUS caught: true on SIGBUS
+ */
+bool sigbus_copy(void *dst, const void *src, size_t len);
 
 /* Fields of /proc/meminfo in KiB, -1 if absent */
 long meminfo_kb(const char *field);

@@ -31,8 +31,15 @@
  * The same sweep then runs over the other paths that a failure can leave
  * half done: the VFIO mmap() of the BAR and the DMABUF export (a leaked
  * mmap count or DMABUF list entry makes every later register fail with
- * EBUSY), and the mmap() of p2pmem/allocate (a leaked page or pgmap
- * reference shows in "available" or makes the unregister wait forever).
+ * EBUSY), the mmap() of p2pmem/allocate (a leaked page or pgmap
+ * reference shows in "available" or makes the unregister wait forever),
+ * and the mmap() of the BAR's VFIO_REGION_TYPE_PCI_P2P region through the
+ * device file, placed inside the registered granule and touched (the same
+ * pool: after each step "available" is the whole granule and sysfs can
+ * place the same bytes; the bytes written through a mapping that worked
+ * are in the BAR, read back with pread() of the BAR region; the VMA holds
+ * the device file, so a leaked reference would keep the close at the end
+ * of the sweep from ending a registration).
  * Every sweep must inject at least one fault.
  *
  * The teardown paths, unregister and VFIO_DEVICE_RESET, allocate nothing
@@ -416,6 +423,109 @@ out:
 	s->seconds = now() - t0;
 }
 
+/* Pages of each VFIO P2P mapping of the sweep */
+#define VP_PAGES	16
+
+/*
+ * Write a word at each end of a mapping of the BAR at @at and find both in
+ * the BAR with pread() of its VFIO region: the mapping is the memory there
+ */
+static bool vfio_p2p_data_ok(struct p2p_dev *d, u8 *p, size_t len, u64 at,
+			     u64 seed)
+{
+	u64 w[2] = { seed, ~seed }, r[2] = { ~seed, seed };
+
+	if (sigbus_copy(p, &w[0], 8) || sigbus_copy(p + len - 8, &w[1], 8))
+		return false;
+	if (pread(d->fd, &r[0], 8, d->bar_offset + at) != 8 ||
+	    pread(d->fd, &r[1], 8, d->bar_offset + at + len - 8) != 8)
+		return false;
+	return r[0] == w[0] && r[1] == w[1];
+}
+
+/*
+ * mmap() of the VFIO_REGION_TYPE_PCI_P2P region of the BAR through the
+ * device file, placed inside a registered granule: its memory comes from
+ * the pool that p2pmem/allocate shares, and its VMA holds the device file.
+ * A failure must leave neither bytes taken (available is the whole granule
+ * again, and sysfs can place the same bytes) nor a reference to the device
+ * file: at the end, a close of the device must end a registration.
+ * Returns false if that close did not (the device cannot be reopened).
+ */
+static bool sweep_vfio_p2p_mmap(struct p2p_dev *d, struct sweep *s)
+{
+	size_t len = VP_PAGES * d->page;
+	/* Inside the granule, not at its start: the place is chosen */
+	u64 at = P2P_GRANULE / 2;
+	double t0 = now(), t;
+	unsigned int n = 0;
+	bool injected, closed = true;
+	int err;
+	void *p, *q;
+
+	if (raw_p2p_set(d->fd, d->bar, 0, 0, P2P_GRANULE)) {
+		s->after_bad++;
+		return true;
+	}
+
+	for (n = 1; n <= max_steps; n++) {
+		sweep_kmsg(s, n - 1);
+		fail_nth_arm(&fnth, n);
+		p = p2p_vfio_mmap_at(d, len, at);
+		err = p == MAP_FAILED ? errno : 0;
+		injected = fail_nth_disarm(&fnth);
+
+		if (p != MAP_FAILED) {
+			if (!vfio_p2p_data_ok(d, p, len, at, n) ||
+			    p2pmem_attr(d->bdf, "available") !=
+			    (s64)(P2P_GRANULE - len))
+				s->absorbed_bad++;
+			munmap(p, len);
+		}
+		sweep_step(s, injected, p != MAP_FAILED, -err);
+
+		/* Every page went back to the pool, and sysfs can place them */
+		q = MAP_FAILED;
+		if (p2pmem_attr(d->bdf, "available") == P2P_GRANULE)
+			q = p2pmem_mmap_at(d->bdf, len, d->bar, at);
+		if (q == MAP_FAILED) {
+			tb_diag("%s: fault %u: available %lld after munmap, or BAR%u+0x%llx not placeable through sysfs (%s)",
+				s->name, n,
+				(long long)p2pmem_attr(d->bdf, "available"),
+				d->bar, (unsigned long long)at, errname(errno));
+			s->dirty++;
+		} else {
+			munmap(q, len);
+		}
+		if (!injected)
+			break;
+	}
+
+	/* A leaked page reference would make this wait forever */
+	t = now();
+	if (p2p_unregister(d->fd, d->bar) || !p2p_clean(d))
+		s->dirty++;
+	tap_metric("faults_vfio_p2p_unregister_ms", "%.0f", (now() - t) * 1e3);
+
+	/* A leaked reference to the device file keeps the device open */
+	if (raw_p2p_set(d->fd, d->bar, 0, 0, P2P_GRANULE)) {
+		s->after_bad++;
+	} else {
+		p2p_dev_release(d);
+		closed = p2pmem_absent(d->bdf);
+		if (closed) {
+			p2p_dev_reopen(d);
+		} else {
+			tb_diag("%s: the close of the device did not end its registration: a reference to the device file leaked",
+				s->name);
+			s->dirty++;
+		}
+	}
+	sweep_kmsg(s, n);
+	s->seconds = now() - t0;
+	return closed;
+}
+
 enum teardown { TD_UNREGISTER, TD_RESET };
 
 /* Another BAR of the device that can be registered, or -1 */
@@ -634,6 +744,7 @@ int main(int argc, char *argv[])
 	struct sweep vmmap = { .name = "faults_vfio_mmap" };
 	struct sweep dmabuf = { .name = "faults_dmabuf" };
 	struct sweep pmmap = { .name = "faults_p2pmem_mmap" };
+	struct sweep vpmmap = { .name = "faults_vfio_p2p_mmap" };
 	struct sweep unreg = { .name = "faults_unregister" };
 	struct sweep reset = { .name = "faults_reset" };
 	const char *fbegin = getenv("FAULTS_BEGIN");
@@ -747,6 +858,18 @@ int main(int argc, char *argv[])
 	sweep_p2pmem_mmap(&d, &pmmap);
 	sweep_report(&pmmap);
 
+	if (d.p2p_region < 0) {
+		tb_ok(false, "faults_vfio_p2p_mmap: BAR%u has a VFIO_REGION_TYPE_PCI_P2P region",
+		      d.bar);
+	} else if (!sweep_vfio_p2p_mmap(&d, &vpmmap)) {
+		sweep_report(&vpmmap);
+		/* Still open through the leaked reference: cannot go on */
+		tb_ok(false, "faults_vfio_p2p_mmap: the device could be closed and opened again for the sweeps that follow");
+		goto faults_end;
+	} else {
+		sweep_report(&vpmmap);
+	}
+
 	sweep_teardown(&d, &unreg, TD_UNREGISTER);
 	sweep_report(&unreg);
 
@@ -761,10 +884,11 @@ int main(int argc, char *argv[])
 		      "the other registered BAR%d kept its registration and p2pmem files through every unregister of BAR%u, and a reset ended it (%u+%u faults did not)",
 		      other_bar, d.bar, unreg.other_bad, reset.other_bad);
 
+faults_end:
 	tap_metric("faults_injected_total", "%u",
 		   reg.injected + reg_bar.injected + vmmap.injected +
-		   dmabuf.injected + pmmap.injected + unreg.injected +
-		   reset.injected);
+		   dmabuf.injected + pmmap.injected + vpmmap.injected +
+		   unreg.injected + reset.injected);
 	order0(false);
 	if (kmsg_ok) {
 		ret = tb_kmsg_scan(&kmsg);
