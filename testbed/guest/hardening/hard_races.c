@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hard_races [-t SECONDS] [-c SECONDS] BDF: racing registration against
- * everything else that touches the BAR.
+ * hard_races [-t SECONDS] [-c SECONDS] [-e SECONDS] [-v SECONDS] BDF:
+ * racing registration against everything else that touches the BAR.
  *
  * Phase 1 (-t, default 20 s): threads that register (the whole BAR or a
  * random granule range), unregister, mmap() the BAR through VFIO, export a
- * DMABUF of it, VFIO_DEVICE_RESET, toggle memory decode, mmap() p2pmem and
- * GET, each in a loop with short random pauses. Invariants, checked all the
- * time:
+ * DMABUF of it, VFIO_DEVICE_RESET, toggle memory decode, mmap() p2pmem,
+ * mmap() the BAR's VFIO_REGION_TYPE_PCI_P2P region through the device fd
+ * at a random page and touch it, and GET, each in a loop with short random
+ * pauses. Invariants, checked all the time:
  *  - a VFIO mmap() or DMABUF that exists is never seen with GET saying
  *    registered, checked from both sides: the holder asks GET while it
  *    holds, and a register that succeeds while the same mapping or DMABUF
@@ -19,11 +20,24 @@
  *    anywhere) says, in /proc/self/maps, that it is there, and one from
  *    anywhere does not name a place; accessing either works or raises
  *    SIGBUS;
+ *  - a VFIO-fd mapping of the P2P region raises SIGBUS once a teardown
+ *    (unregister, reset, decode off) that began after its mmap() returned
+ *    has returned: each takes memory_lock for write, under which
+ *    registrations end and their mappings are unmapped;
  *  - every call returns an error the UAPI lists for the situation.
  * Phase 2 (-c, default half of -t): one thread opens the device, registers
  * the whole BAR and closes the device again, while others map p2pmem, read
  * the block device ($CLIENT_BLK) into it with O_DIRECT and read the p2pmem
- * attributes; after each close p2pmem must be gone.
+ * attributes; after each close p2pmem must be gone.  (No VFIO-fd mapping
+ * here: its VMA holds the device file, so the close would not end anything.)
+ * Phase 3 (-e, default half of -t): teardowns racing p2pmem mmap(): no
+ * mapping may escape a teardown (see below).
+ * Phase 4 (-v, default a quarter of -t): a VFIO-fd mapping of the P2P
+ * region and a p2pmem/allocate mapping placed at the same bytes, made at
+ * once, over and over, while the registration ends by unregister, reset
+ * or decode off in turn: never both succeed, the loser gets EBUSY (EINVAL
+ * once the teardown began), after each teardown every mapping made raises
+ * SIGBUS, and the next register has all of its granule available.
  *
  * A call that does not return (a deadlock, or a teardown that waits for
  * ever) fails the test after the phase; lockdep and KASAN report on the
@@ -53,14 +67,15 @@ static volatile u64 vmmap_seq, dmabuf_seq;
 
 enum op {
 	OP_REGISTER, OP_UNREGISTER, OP_VFIO_MMAP, OP_DMABUF, OP_RESET,
-	OP_DECODE, OP_P2PMEM, OP_GET, OP_REOPEN, OP_READ, OP_ATTR,
-	OP_TEARDOWN, OP_HOLD, NR_OPS
+	OP_DECODE, OP_P2PMEM, OP_VFIO_P2P, OP_GET, OP_REOPEN, OP_READ, OP_ATTR,
+	OP_TEARDOWN, OP_HOLD, OP_C_OWNER, OP_C_VFIO, OP_C_SYSFS, NR_OPS
 };
 
 static const char *const op_name[NR_OPS] = {
 	"register", "unregister", "vfio_mmap", "dmabuf", "reset", "decode",
-	"p2pmem_mmap", "get", "close_reopen", "odirect_read", "attr_read",
-	"teardown", "p2pmem_hold",
+	"p2pmem_mmap", "vfio_p2p_mmap", "get", "close_reopen", "odirect_read",
+	"attr_read", "teardown", "p2pmem_hold", "contest_owner",
+	"contest_vfio", "contest_sysfs",
 };
 
 struct op_stats {
@@ -227,6 +242,27 @@ static void *registrar(void *arg)
 	return NULL;
 }
 
+/*
+ * Phase 1's teardown calls (unregister, reset, decode off), counted when
+ * they begin and when they return.  Each takes memory_lock for write, under
+ * which registrations end and their mappings are unmapped: a VFIO-fd
+ * mapping of the P2P region made before a teardown began raises SIGBUS once
+ * that teardown has returned.  More returned than had begun when a mapping
+ * was made means that one of them began after it.
+ */
+static volatile u64 td_begun, td_returned;
+static u64 vp_checked, vp_stale;
+
+static void td_begin(void)
+{
+	__atomic_add_fetch(&td_begun, 1, __ATOMIC_SEQ_CST);
+}
+
+static void td_return(void)
+{
+	__atomic_add_fetch(&td_returned, 1, __ATOMIC_SEQ_CST);
+}
+
 static void *unregistrar(void *arg)
 {
 	static const int allowed[] = { ENOENT, 0 };
@@ -236,7 +272,10 @@ static void *unregistrar(void *arg)
 	while (!stop) {
 		pause_ms(&seed, 30);
 		op_begin(OP_UNREGISTER);
+		td_begin();
 		ret = p2p_unregister(dev.fd, dev.bar);
+		if (!ret || ret == -ENOENT)
+			td_return();
 		op_end(OP_UNREGISTER, ret, allowed);
 	}
 	return NULL;
@@ -311,7 +350,10 @@ static void *resetter(void *arg)
 	while (!stop) {
 		pause_ms(&seed, 80);
 		op_begin(OP_RESET);
+		td_begin();
 		ret = raw_reset(dev.fd);
+		if (!ret)
+			td_return();
 		op_end(OP_RESET, ret, NULL);
 	}
 	return NULL;
@@ -324,7 +366,9 @@ static void *decoder(void *arg)
 	while (!stop) {
 		pause_ms(&seed, 150);
 		op_begin(OP_DECODE);
+		td_begin();
 		vfio_pci_cmd_clear(dev.device, PCI_COMMAND_MEMORY);
+		td_return();
 		pause_ms(&seed, 3);
 		vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
 		op_end(OP_DECODE, 0, NULL);
@@ -414,6 +458,58 @@ static void *p2pmem_reader(void *arg)
 		p2pmem_once(&seed, true, fd, disk);
 	if (fd >= 0)
 		close(fd);
+	return NULL;
+}
+
+/*
+ * mmap() the P2P region of the BAR through the VFIO device fd at a random
+ * page, touch it, hold it a moment: racing the registrars, the teardowns
+ * and the p2pmem mappings placed at random pages (EBUSY where one is)
+ */
+static void *vfio_p2p_mapper(void *arg)
+{
+	/* Not in the registered range (EINVAL), or taken (EBUSY) */
+	static const int allowed[] = { EINVAL, EBUSY, 0 };
+	unsigned int seed = 16;
+	u64 at, begun, returned;
+	size_t len, k;
+	bool dead;
+	int err;
+	u8 *p;
+
+	while (!stop) {
+		len = (1 + rnd(&seed, 16)) * dev.page;
+		at = rnd(&seed, (dev.bar_size - len) / dev.page + 1) * dev.page;
+		op_begin(OP_VFIO_P2P);
+		p = p2p_vfio_mmap_at(&dev, len, at);
+		err = p == MAP_FAILED ? errno : 0;
+		begun = __atomic_load_n(&td_begun, __ATOMIC_SEQ_CST);
+		op_end(OP_VFIO_P2P, -err, allowed);
+		if (p == MAP_FAILED) {
+			pause_ms(&seed, 2);
+			continue;
+		}
+		/* Works, or a teardown came: SIGBUS */
+		for (k = 0; k < len; k += dev.page) {
+			if (sigbus_on(p + k, true)) {
+				count_sigbus(OP_VFIO_P2P);
+				break;
+			}
+		}
+		pause_ms(&seed, 4);
+		returned = __atomic_load_n(&td_returned, __ATOMIC_SEQ_CST);
+		if (returned > begun) {
+			dead = sigbus_on(p, false) && sigbus_on(p + len - 1, true);
+			pthread_mutex_lock(&stats_lock);
+			vp_checked++;
+			if (!dead && !vp_stale++)
+				tb_diag("a VFIO-fd mapping of BAR%u+0x%llx (%zu bytes) was accessible after a teardown that began after its mmap() had returned",
+					dev.bar, (unsigned long long)at, len);
+			pthread_mutex_unlock(&stats_lock);
+		}
+		munmap(p, len);
+		pause_ms(&seed, 5);
+	}
 	return NULL;
 }
 
@@ -551,6 +647,336 @@ static void *holder(void *arg)
 	return NULL;
 }
 
+/*
+ * Phase 4: contests for the same bytes between a VFIO-fd mapping of the P2P
+ * region and a p2pmem/allocate mapping placed there, racing the end of the
+ * registration.  Rounds: the owner registers a granule (a different one
+ * each round; all of it must be available: the pool is whole), lets the
+ * pairs contest for a moment and ends the registration by unregister,
+ * VFIO_DEVICE_RESET or decode off, in turn, while they go on.  The two
+ * threads of a pair map the same fresh bytes of their half of the granule
+ * at once (or one of them a few microseconds late), touch what they got and
+ * keep it until the round is over.  Then every mapping of the round must
+ * raise SIGBUS, and all are unmapped before the next register.
+ */
+#define C_PAIRS		2
+#define C_MAX_PAGES	4
+#define C_MAX_MAPS	(P2P_GRANULE / C_PAIRS / 4096)
+
+enum { C_VFIO, C_SYSFS };
+enum { C_UNREGISTER, C_DECODE, C_RESET, NR_C_KINDS };
+
+static const char *const c_kind_name[NR_C_KINDS] = {
+	"unregister", "decode off", "VFIO_DEVICE_RESET",
+};
+
+static volatile u64 c_round;		/* registered, contests may begin */
+static volatile u64 c_td_begun;		/* the round whose teardown began */
+static volatile u64 c_td_done;		/* ... and returned */
+static volatile u64 c_parked;		/* contestants done, all rounds */
+static volatile u64 c_base;		/* the granule of the round */
+static volatile int c_owner_done;	/* the contestants may leave */
+static bool c_has_reset;
+
+struct c_result {
+	void *p;
+	int err;
+	bool td;	/* the teardown of the round had begun at the return */
+};
+
+struct c_pair {
+	pthread_barrier_t barrier;
+	int index;
+	/* Set by the VFIO side, for both, before the first barrier */
+	int go;
+	u64 at;
+	size_t len;
+	int delay;	/* which side starts late, -1 neither */
+	unsigned int delay_us;
+	struct c_result res[2];
+};
+
+struct c_arg {
+	struct c_pair *pair;
+	int side;
+};
+
+static struct c_pair c_pairs[C_PAIRS];
+static struct c_arg c_args[C_PAIRS][2];
+
+/* Outcomes, under stats_lock */
+static struct {
+	u64 rounds, kinds[NR_C_KINDS], pool_bad;
+	u64 contests, won[2], busy, late, after, transient;
+	u64 maps[2], dead[2], stale[2];
+} cst;
+
+static void c_count(u64 *counter)
+{
+	pthread_mutex_lock(&stats_lock);
+	(*counter)++;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static void *contest_owner(void *arg)
+{
+	unsigned int seed = 31, nr_kinds = c_has_reset ? 3 : 2;
+	u64 granules = dev.bar_size / P2P_GRANULE, r = 0, off;
+	s64 avail;
+	int ret, kind;
+
+	while (!stop) {
+		off = ((r + 1) * 7 % granules) * P2P_GRANULE;
+		op_begin(OP_C_OWNER);
+		ret = p2p_register(dev.fd, dev.bar, off, P2P_GRANULE);
+		op_end(OP_C_OWNER, ret, NULL);
+		if (ret) {
+			violation(OP_C_OWNER, "round %llu: register: %s",
+				  (unsigned long long)r + 1, errname(-ret));
+			msleep(10);
+			continue;
+		}
+		avail = p2pmem_attr(dev.bdf, "available");
+		if (avail != (s64)P2P_GRANULE) {
+			c_count(&cst.pool_bad);
+			violation(OP_C_OWNER, "round %llu: %lld of the %d bytes registered available",
+				  (unsigned long long)r + 1, (long long)avail,
+				  P2P_GRANULE);
+		}
+		r++;
+		c_base = off;
+		__atomic_store_n(&c_round, r, __ATOMIC_SEQ_CST);
+
+		/* Contests for a moment, then the teardown races them */
+		usleep(2000 + rnd(&seed, 20000));
+		kind = r % nr_kinds;
+		__atomic_store_n(&c_td_begun, r, __ATOMIC_SEQ_CST);
+		op_begin(OP_C_OWNER);
+		switch (kind) {
+		case C_UNREGISTER:
+			ret = p2p_unregister(dev.fd, dev.bar);
+			break;
+		case C_DECODE:
+			vfio_pci_cmd_clear(dev.device, PCI_COMMAND_MEMORY);
+			ret = 0;
+			break;
+		default:
+			ret = raw_reset(dev.fd);
+			break;
+		}
+		op_end(OP_C_OWNER, ret, NULL);
+		__atomic_store_n(&c_td_done, r, __ATOMIC_SEQ_CST);
+		if (check_get(OP_C_OWNER))
+			violation(OP_C_OWNER, "round %llu: GET not clean after %s",
+				  (unsigned long long)r, c_kind_name[kind]);
+
+		/* The contestants check and unmap their mappings */
+		while (__atomic_load_n(&c_parked, __ATOMIC_SEQ_CST) <
+		       2 * C_PAIRS * r)
+			usleep(200);
+		if (kind == C_DECODE)
+			vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
+		pthread_mutex_lock(&stats_lock);
+		cst.rounds++;
+		cst.kinds[kind]++;
+		pthread_mutex_unlock(&stats_lock);
+	}
+	/* Only after a whole round: the contestants wait for each one */
+	c_owner_done = 1;
+	return NULL;
+}
+
+/* A registration gone, as the side that got @err may see it */
+static bool c_gone(int side, int err)
+{
+	return err == EINVAL ||
+	       (side == C_SYSFS && (err == ENODEV || err == ENOENT));
+}
+
+/*
+ * The outcome of one contest.  Never both.  EBUSY only if the other side
+ * took the bytes: it won, or it was a p2pmem mapping that had allocated
+ * them when the teardown came (ENODEV).  EINVAL (ENODEV, ENOENT) only once
+ * the teardown had begun.
+ */
+static void c_judge(struct c_pair *pr, u64 round)
+{
+	const struct c_result *v = &pr->res[C_VFIO], *f = &pr->res[C_SYSFS];
+	bool vw = v->p != MAP_FAILED, fw = f->p != MAP_FAILED;
+	int side;
+
+	pthread_mutex_lock(&stats_lock);
+	cst.contests++;
+	if (vw && fw)
+		;
+	else if (vw || fw)
+		cst.won[vw ? C_VFIO : C_SYSFS]++;
+	else if (v->err == EBUSY && f->err == ENODEV)
+		cst.transient++;
+	else
+		cst.after++;
+	if (vw != fw && (vw ? f->err : v->err) == EBUSY)
+		cst.busy++;
+	else if (vw != fw)
+		cst.late++;
+	pthread_mutex_unlock(&stats_lock);
+
+	if (vw && fw) {
+		violation(OP_C_VFIO, "round %llu: both the VFIO-fd and the p2pmem mapping of BAR%u+0x%llx (%zu bytes) succeeded",
+			  (unsigned long long)round, dev.bar,
+			  (unsigned long long)pr->at, pr->len);
+		return;
+	}
+	for (side = 0; side < 2; side++) {
+		const struct c_result *me = &pr->res[side];
+		const struct c_result *other = &pr->res[!side];
+
+		if (me->p != MAP_FAILED)
+			continue;
+		if (me->err == EBUSY && other->p == MAP_FAILED &&
+		    !(side == C_VFIO && other->err == ENODEV && other->td))
+			violation(side == C_VFIO ? OP_C_VFIO : OP_C_SYSFS,
+				  "round %llu: EBUSY at BAR%u+0x%llx though the other side got %s",
+				  (unsigned long long)round, dev.bar,
+				  (unsigned long long)pr->at,
+				  errname(other->err));
+		if (c_gone(side, me->err) && !me->td)
+			violation(side == C_VFIO ? OP_C_VFIO : OP_C_SYSFS,
+				  "round %llu: %s at BAR%u+0x%llx before the teardown began",
+				  (unsigned long long)round, errname(me->err),
+				  dev.bar, (unsigned long long)pr->at);
+	}
+}
+
+/* Spin for @us microseconds: a late start, without sleeping */
+static void spin_us(unsigned int us)
+{
+	double end = now() + us / 1e6;
+
+	while (now() < end)
+		;
+}
+
+static void *contestant(void *arg)
+{
+	static const int vfio_allowed[] = { EINVAL, EBUSY, 0 };
+	static const int sysfs_allowed[] = { EINVAL, EBUSY, ENODEV, ENOENT, 0 };
+	struct c_arg *a = arg;
+	struct c_pair *pr = a->pair;
+	bool leader = a->side == C_VFIO;
+	unsigned int seed = 40 + 2 * pr->index + a->side;
+	u64 round = 0, r, cursor = 0, area, pages;
+	static __thread void *maps[C_MAX_MAPS];
+	static __thread size_t lens[C_MAX_MAPS];
+	struct c_result *me = &pr->res[a->side];
+	int nr, tries, i, err, pfd;
+	size_t k;
+	bool td;
+	void *p;
+
+	area = P2P_GRANULE / C_PAIRS;
+	for (;;) {
+		/* Not on stop: the owner may be about to start a round */
+		while ((r = __atomic_load_n(&c_round, __ATOMIC_SEQ_CST)) ==
+		       round && !c_owner_done)
+			usleep(200);
+		if (r == round)
+			break;
+		round = r;
+		nr = 0;
+		tries = 0;
+		cursor = 0;
+
+		for (;;) {
+			if (leader) {
+				pages = 1 + rnd(&seed, C_MAX_PAGES);
+				pr->go = __atomic_load_n(&c_td_done, __ATOMIC_SEQ_CST) != round &&
+					 cursor + pages * dev.page <= area &&
+					 tries++ < (int)C_MAX_MAPS;
+				pr->at = c_base + pr->index * area + cursor;
+				pr->len = pages * dev.page;
+				cursor += pages * dev.page;
+				i = rnd(&seed, 4);
+				pr->delay = i < 2 ? i : -1;
+				pr->delay_us = rnd(&seed, 200);
+			}
+			/* The sysfs side opens first: only the mmap() races */
+			pfd = leader ? -1 : p2pmem_open(dev.bdf);
+			pthread_barrier_wait(&pr->barrier);
+			if (!pr->go) {
+				if (pfd >= 0)
+					close(pfd);
+				break;
+			}
+
+			if (pr->delay == a->side)
+				spin_us(pr->delay_us);
+			op_begin(leader ? OP_C_VFIO : OP_C_SYSFS);
+			if (leader) {
+				p = p2p_vfio_mmap_at(&dev, pr->len, pr->at);
+				err = p == MAP_FAILED ? errno : 0;
+			} else if (pfd >= 0) {
+				p = mmap(NULL, pr->len, PROT_READ | PROT_WRITE,
+					 MAP_SHARED, pfd,
+					 PCI_P2PMEM_MMAP_OFFSET(dev.bar, pr->at));
+				err = p == MAP_FAILED ? errno : 0;
+				close(pfd);
+			} else {
+				p = MAP_FAILED;
+				err = -pfd;
+			}
+			td = __atomic_load_n(&c_td_begun, __ATOMIC_SEQ_CST) == round;
+			op_end(leader ? OP_C_VFIO : OP_C_SYSFS, -err,
+			       leader ? vfio_allowed : sysfs_allowed);
+			*me = (struct c_result){ .p = p, .err = err, .td = td };
+			if (p != MAP_FAILED) {
+				maps[nr] = p;
+				lens[nr++] = pr->len;
+				for (k = 0; k < pr->len; k += dev.page) {
+					if (!sigbus_on(p + k, true))
+						continue;
+					/* Only the teardown kills it */
+					if (__atomic_load_n(&c_td_begun, __ATOMIC_SEQ_CST) != round)
+						violation(leader ? OP_C_VFIO : OP_C_SYSFS,
+							  "round %llu: SIGBUS on a mapping of BAR%u+0x%llx before the teardown began",
+							  (unsigned long long)round,
+							  dev.bar,
+							  (unsigned long long)pr->at);
+					count_sigbus(leader ? OP_C_VFIO : OP_C_SYSFS);
+					break;
+				}
+			}
+			pthread_barrier_wait(&pr->barrier);
+			if (leader)
+				c_judge(pr, round);
+		}
+
+		/* Every mapping of the round is dead once the teardown returned */
+		while (__atomic_load_n(&c_td_done, __ATOMIC_SEQ_CST) != round)
+			usleep(200);
+		for (i = 0; i < nr; i++) {
+			pthread_mutex_lock(&stats_lock);
+			cst.maps[a->side]++;
+			pthread_mutex_unlock(&stats_lock);
+			if (sigbus_on(maps[i], false) &&
+			    sigbus_on(maps[i] + lens[i] - 1, true)) {
+				c_count(&cst.dead[a->side]);
+			} else {
+				pthread_mutex_lock(&stats_lock);
+				if (!cst.stale[a->side]++)
+					tb_diag("round %llu: a %s mapping was accessible after the %s that ended its registration",
+						(unsigned long long)round,
+						leader ? "VFIO-fd" : "p2pmem",
+						c_kind_name[round % (c_has_reset ? 3 : 2)]);
+				pthread_mutex_unlock(&stats_lock);
+			}
+			munmap(maps[i], lens[i]);
+		}
+		__atomic_add_fetch(&c_parked, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
 /* Phase 2: the only thread using the device file */
 static void *reopener(void *arg)
 {
@@ -649,7 +1075,7 @@ static u64 sum_violations(void)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-t SECONDS] [-c CLOSE_SECONDS] [-e ESCAPE_SECONDS] BDF\n",
+		"usage: %s [-t SECONDS] [-c CLOSE_SECONDS] [-e ESCAPE_SECONDS] [-v CONTEST_SECONDS] BDF\n",
 		prog);
 	exit(2);
 }
@@ -660,7 +1086,7 @@ int main(int argc, char *argv[])
 		{ registrar }, { registrar }, { unregistrar }, { vfio_mapper },
 		{ dmabuf_exporter }, { resetter }, { decoder },
 		{ p2pmem_user, (void *)11 }, { p2pmem_user, (void *)12 },
-		{ getter },
+		{ getter }, { vfio_p2p_mapper },
 	};
 	struct thread phase2[] = {
 		{ reopener }, { p2pmem_user, (void *)13 },
@@ -670,13 +1096,15 @@ int main(int argc, char *argv[])
 		{ teardown_loop }, { holder, (void *)21 }, { holder, (void *)22 },
 		{ holder, (void *)23 },
 	};
+	struct thread phase4[1 + 2 * C_PAIRS] = { { contest_owner } };
 	double seconds = 20, close_seconds = -1, escape_seconds = -1, t0, t1;
-	u64 v1, v2, reopen_calls;
+	double contest_seconds = -1;
+	u64 v1, v2, v4, reopen_calls;
+	bool reset, back, region, final_ok;
 	const char *why;
-	bool reset, back;
-	int opt, ret;
+	int opt, ret, i;
 
-	while ((opt = getopt(argc, argv, "t:c:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:c:e:v:")) != -1) {
 		switch (opt) {
 		case 't':
 			seconds = strtod(optarg, NULL);
@@ -686,6 +1114,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'e':
 			escape_seconds = strtod(optarg, NULL);
+			break;
+		case 'v':
+			contest_seconds = strtod(optarg, NULL);
 			break;
 		default:
 			usage(argv[0]);
@@ -697,6 +1128,8 @@ int main(int argc, char *argv[])
 		close_seconds = seconds / 2;
 	if (escape_seconds < 0)
 		escape_seconds = seconds / 2;
+	if (contest_seconds < 0)
+		contest_seconds = seconds / 4;
 
 	tb_start();
 	sigbus_init();
@@ -715,6 +1148,12 @@ int main(int argc, char *argv[])
 		phase1[5].fn = getter;
 	if (ret == -ENOTTY)
 		phase1[4].fn = getter;
+	region = dev.p2p_region >= 0;
+	if (!region) {
+		phase1[10].fn = getter;
+		tb_ok(false, "BAR%u has a VFIO_REGION_TYPE_PCI_P2P region (phase 1 maps it, phase 4 needs it)",
+		      dev.bar);
+	}
 	tb_diag("phase 1: %.0f s, %s, %s", seconds,
 		 reset ? "with resets" : "no VFIO_DEVICE_RESET",
 		 ret == -ENOTTY ? "no DMABUF" : "with DMABUF export");
@@ -743,6 +1182,12 @@ int main(int argc, char *argv[])
 	       (unsigned long long)stats[OP_VFIO_MMAP].ok,
 	       (unsigned long long)stats[OP_DMABUF].ok,
 	       (unsigned long long)stats[OP_P2PMEM].ok);
+	if (region)
+		tb_ok(stats[OP_VFIO_P2P].ok && !vp_stale,
+		      "phase 1: %llu VFIO-fd mappings of the P2P region raced register, unregister, reset, decode off and placed p2pmem mappings; each that a teardown began after raised SIGBUS once it returned (%llu checked, %llu accessible)",
+		      (unsigned long long)stats[OP_VFIO_P2P].ok,
+		      (unsigned long long)vp_checked,
+		      (unsigned long long)vp_stale);
 
 	p2p_unregister(dev.fd, dev.bar);
 	vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
@@ -794,6 +1239,74 @@ int main(int argc, char *argv[])
 	p2p_unregister(dev.fd, dev.bar);
 	tb_ok(p2p_clean(&dev), "phase 3: the device ends unregistered");
 
+	if (!region)
+		goto out;
+	memset(stats, 0, sizeof(stats));
+	c_has_reset = reset;
+	for (i = 0; i < C_PAIRS; i++) {
+		c_pairs[i].index = i;
+		VFIO_ASSERT_EQ(pthread_barrier_init(&c_pairs[i].barrier, NULL, 2), 0);
+		c_args[i][C_VFIO] = (struct c_arg){ &c_pairs[i], C_VFIO };
+		c_args[i][C_SYSFS] = (struct c_arg){ &c_pairs[i], C_SYSFS };
+		phase4[1 + 2 * i] = (struct thread){ contestant, &c_args[i][C_VFIO] };
+		phase4[2 + 2 * i] = (struct thread){ contestant, &c_args[i][C_SYSFS] };
+	}
+	t0 = now();
+	back = run_phase(phase4, ARRAY_SIZE(phase4), contest_seconds);
+	t1 = now() - t0;
+	tap_metric("race_seconds_phase4", "%.1f", t1);
+	report_ops(OP_C_OWNER, OP_C_SYSFS);
+	tb_ok(back, "no hang: phase 4: every thread came back");
+	if (!back) {
+		fflush(stdout);
+		tb_end();
+		_exit(1);
+	}
+	tb_diag("phase 4: %llu rounds (%llu unregister, %llu decode off, %llu reset), %llu contests: VFIO-fd won %llu, p2pmem won %llu, the loser got EBUSY %llu times, came after the teardown %llu times; neither won %llu times (%llu a p2pmem mapping revoked while it was made)",
+		(unsigned long long)cst.rounds,
+		(unsigned long long)cst.kinds[C_UNREGISTER],
+		(unsigned long long)cst.kinds[C_DECODE],
+		(unsigned long long)cst.kinds[C_RESET],
+		(unsigned long long)cst.contests,
+		(unsigned long long)cst.won[C_VFIO],
+		(unsigned long long)cst.won[C_SYSFS],
+		(unsigned long long)cst.busy, (unsigned long long)cst.late,
+		(unsigned long long)(cst.after + cst.transient),
+		(unsigned long long)cst.transient);
+	v4 = sum_violations();
+	tb_ok(!v4,
+	      "phase 4: a VFIO-fd and a p2pmem mapping of the same bytes never both succeeded, EBUSY only when the other had them, EINVAL only once the teardown began, no SIGBUS before it, every error one the UAPI lists (%llu violations)",
+	      (unsigned long long)v4);
+	tb_ok(cst.rounds >= (reset ? 3 : 2) && cst.kinds[C_UNREGISTER] &&
+	      cst.kinds[C_DECODE] && (!reset || cst.kinds[C_RESET]) &&
+	      cst.maps[C_VFIO] && !cst.stale[C_VFIO] && !cst.stale[C_SYSFS],
+	      "phase 4: after each of %llu teardowns (unregister, decode off%s) every mapping made in its round raised SIGBUS: %llu VFIO-fd and %llu p2pmem mappings, %llu+%llu accessible",
+	      (unsigned long long)cst.rounds, reset ? ", reset" : "",
+	      (unsigned long long)cst.maps[C_VFIO],
+	      (unsigned long long)cst.maps[C_SYSFS],
+	      (unsigned long long)cst.stale[C_VFIO],
+	      (unsigned long long)cst.stale[C_SYSFS]);
+	tb_ok(cst.rounds && !cst.pool_bad,
+	      "phase 4: the pool came back whole after every teardown: each of %llu registers had all of its granule available (%llu did not)",
+	      (unsigned long long)cst.rounds,
+	      (unsigned long long)cst.pool_bad);
+	tb_ok(cst.won[C_VFIO] && cst.won[C_SYSFS] && cst.busy,
+	      "phase 4: each side won some contests and the other lost them with EBUSY (VFIO-fd won %llu, p2pmem won %llu, EBUSY %llu of %llu contests)",
+	      (unsigned long long)cst.won[C_VFIO],
+	      (unsigned long long)cst.won[C_SYSFS],
+	      (unsigned long long)cst.busy,
+	      (unsigned long long)cst.contests);
+	vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
+	p2p_unregister(dev.fd, dev.bar);
+	final_ok = p2p_clean(&dev) && !p2p_register(dev.fd, dev.bar, 0, 0) &&
+		   p2pmem_attr(dev.bdf, "available") == (s64)dev.bar_size;
+	p2p_unregister(dev.fd, dev.bar);
+	tb_ok(final_ok && p2p_clean(&dev),
+	      "phase 4: the device ends unregistered, and a register of the whole BAR has all of it available");
+	for (i = 0; i < C_PAIRS; i++)
+		pthread_barrier_destroy(&c_pairs[i].barrier);
+
+out:
 	p2p_dev_close(&dev);
 	return tb_end();
 }
