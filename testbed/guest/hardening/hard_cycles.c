@@ -7,15 +7,22 @@
  * p2pmem or not, placed at a page of the range that moves from cycle to
  * cycle (PCI_P2PMEM_MMAP_OFFSET: the mapping's file offset in
  * /proc/self/maps must then name that place), writes through the mapping
- * and reads it back, and ends the registration
+ * and reads it back, through the mapping and with pread() of the BAR
+ * region of the VFIO device at that offset.  A mapped cycle also maps the
+ * BAR's VFIO_REGION_TYPE_PCI_P2P region through the VFIO device fd at
+ * another place of the range, writes a pattern through that mapping and
+ * finds it in the BAR with pread() of the BAR region.  Then it ends the
+ * registration
  * in one of four ways: unregister, VFIO_DEVICE_RESET, close and reopen of
  * the device, memory decode off (and on again).  Granule cycles take the
  * teardowns in turn, mapped and not (8 combinations in 8 cycles); the
  * whole-BAR cycles take the same 8 combinations in turn among themselves,
  * so every teardown, mapped and not, happens on both kinds of range within
  * 64 cycles.  After each teardown GET must say unregistered, p2pmem must be
- * gone and the old mapping must raise SIGBUS; with decode off a register
- * must fail with EIO.
+ * gone and the old mappings must raise SIGBUS; with decode off a register
+ * must fail with EIO.  The VFIO-fd mapping holds the device file, so a
+ * close does not end the registration while it exists: the mapping must
+ * still work after the close, and its munmap must end the registration.
  *
  * At the end, exact checks that nothing leaked:
  *  - a register of the whole BAR has all of it available (the pool is
@@ -67,6 +74,11 @@ struct stats {
 	unsigned long eio_fail;		/* register with decode off */
 	unsigned long sigbus_fail;	/* stale mapping still accessible */
 	unsigned long teardown_fail;	/* the teardown call failed */
+	unsigned long vmapped;		/* cycles with a VFIO-fd mapping */
+	unsigned long vmap_fail;	/* VFIO-fd mapping failed or wrong */
+	unsigned long vsigbus_fail;	/* ... still accessible after the teardown */
+	unsigned long vclose;		/* closes with a VFIO-fd mapping */
+	unsigned long vclose_fail;	/* ... that did not wait for its munmap */
 };
 
 static void note_once(unsigned long *counter, const char *fmt, ...)
@@ -85,6 +97,19 @@ static void note_once(unsigned long *counter, const char *fmt, ...)
 	tb_diag("first failure: %s", buf);
 }
 
+/* pread() of the BAR region: the byte at each page of [@at, @at + @len) */
+static bool bar_pages_hold(struct p2p_dev *d, u64 at, size_t len, u8 first)
+{
+	size_t k;
+	u8 b;
+
+	for (k = 0; k < len; k += d->page)
+		if (pread(d->fd, &b, 1, d->bar_offset + at + k) != 1 ||
+		    b != (u8)(first + k))
+			return false;
+	return true;
+}
+
 static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 {
 	bool whole = i % 8 == 7;
@@ -94,12 +119,19 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 	bool mapped = (j / NR_KINDS) % 2;
 	u64 granules = d->bar_size / P2P_GRANULE;
 	size_t len = 4 * d->page;
-	u64 off, size, where = 0, at;
-	u8 *map = NULL;
+	u64 off, size, where = 0, at, vat = 0;
+	static u8 *pat, *back;
+	u8 *map = NULL, *vmap = NULL;
 	double t;
 	u32 bar;
 	size_t k;
 	int ret;
+
+	if (!pat) {
+		pat = malloc(len);
+		back = malloc(len);
+		VFIO_ASSERT_TRUE(pat && back);
+	}
 
 	if (kind == K_RESET && !(d->device->info.flags & VFIO_DEVICE_FLAGS_RESET))
 		kind = K_UNREGISTER;
@@ -146,11 +178,35 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 			bar = ~0u;
 			if (k < len || p2pmem_locate(map, &bar, &where) ||
 			    bar != d->bar || where != at ||
+			    !bar_pages_hold(d, at, len, i) ||
 			    p2pmem_attr(d->bdf, "available") != (s64)(size - len))
 				note_once(&st->map_fail,
-					  "cycle %lu: p2pmem mapping placed at BAR%u+0x%llx wrong (it says BAR%d+0x%llx)",
+					  "cycle %lu: p2pmem mapping placed at BAR%u+0x%llx wrong (it says BAR%d+0x%llx, or pread() of the BAR there does not show what it wrote)",
 					  i, d->bar, (unsigned long long)at, (int)bar,
 					  (unsigned long long)where);
+		}
+
+		/* The same memory through the VFIO device fd, at another place */
+		vat = off + ((i * 5 + 1) % (size / len)) * len;
+		st->vmapped++;
+		vmap = p2p_vfio_mmap_at(d, len, vat);
+		if (vmap == MAP_FAILED) {
+			note_once(&st->vmap_fail, "cycle %lu: mmap of the P2P region at BAR%u+0x%llx: %s",
+				  i, d->bar, (unsigned long long)vat,
+				  errname(errno));
+			vmap = NULL;
+		} else {
+			fill_pattern(pat, len, i);
+			memset(back, 0, len);
+			if (sigbus_copy(vmap, pat, len) ||
+			    pread(d->fd, back, len, d->bar_offset + vat) !=
+			    (ssize_t)len || memcmp(pat, back, len) ||
+			    p2pmem_attr(d->bdf, "available") !=
+			    (s64)(size - (map ? 2 : 1) * len))
+				note_once(&st->vmap_fail,
+					  "cycle %lu: what was written through the VFIO-fd mapping of BAR%u+0x%llx is not in the BAR there (pread() of the BAR region), or available is not %llu",
+					  i, d->bar, (unsigned long long)vat,
+					  (unsigned long long)(size - (map ? 2 : 1) * len));
 		}
 	}
 
@@ -164,6 +220,17 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 		break;
 	case K_CLOSE:
 		p2p_dev_release(d);
+		if (vmap) {
+			/* Its VMA holds the device file: still open, still registered */
+			st->vclose++;
+			if (p2pmem_attr(d->bdf, "size") != (s64)size ||
+			    sigbus_on(vmap, true))
+				note_once(&st->vclose_fail,
+					  "cycle %lu: the close ended the registration while a VFIO-fd mapping held the device file",
+					  i);
+			munmap(vmap, len);
+			vmap = NULL;
+		}
 		ret = p2pmem_absent(d->bdf) ? 0 : -EEXIST;
 		p2p_dev_reopen(d);
 		break;
@@ -204,6 +271,13 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 				  "cycle %lu: mapping accessible after %s",
 				  i, kind_name[kind]);
 		munmap(map, len);
+	}
+	if (vmap) {
+		if (!sigbus_on(vmap, false) || !sigbus_on(vmap + len - 1, true))
+			note_once(&st->vsigbus_fail,
+				  "cycle %lu: VFIO-fd mapping accessible after %s",
+				  i, kind_name[kind]);
+		munmap(vmap, len);
 	}
 	st->cycles++;
 }
@@ -360,6 +434,7 @@ int main(int argc, char *argv[])
 	tap_metric("cycles_run", "%lu", st.cycles);
 	tap_metric("cycle_ms", "%.1f", per_cycle * 1e3);
 	tap_metric("cycles_mapped", "%lu", st.mapped);
+	tap_metric("cycles_vfio_mapped", "%lu", st.vmapped);
 	for (k = 0; k < NR_KINDS; k++)
 		tb_diag("teardown by %s: %lu times (granules: %lu unmapped, %lu mapped; whole BAR: %lu unmapped, %lu mapped), longest %.1f ms",
 			kind_name[k], st.kind[k], st.combo[k][0][0],
@@ -388,7 +463,7 @@ int main(int argc, char *argv[])
 	      "every register succeeded and GET and p2pmem showed the range, all available (%lu+%lu failures)",
 	      st.reg_fail, st.show_fail);
 	tb_ok(!st.map_fail,
-	      "every p2pmem mapping worked, placed where it asked in the registered range, as its file offset says (%lu failures)",
+	      "every p2pmem mapping worked, placed where it asked in the registered range, as its file offset says and pread() of the BAR region there shows (%lu failures)",
 	      st.map_fail);
 	tb_ok(!st.teardown_fail && !st.clean_fail,
 	      "every unregister/reset/close/decode-off ended the registration (%lu+%lu failures)",
@@ -399,6 +474,15 @@ int main(int argc, char *argv[])
 	tb_ok(!st.sigbus_fail,
 	      "every live mapping raised SIGBUS after the teardown (%lu failures)",
 	      st.sigbus_fail);
+	tb_ok((st.vmapped || st.cycles < 8) && !st.vmap_fail,
+	      "every VFIO-fd mapping of the P2P region worked, placed where it asked in the range: what was written through it is in the BAR there, read with pread() of the BAR region (%lu mappings, %lu failures)",
+	      st.vmapped, st.vmap_fail);
+	tb_ok(!st.vsigbus_fail,
+	      "every VFIO-fd mapping raised SIGBUS after the unregister, reset or decode off (%lu failures)",
+	      st.vsigbus_fail);
+	tb_ok((st.vclose || st.cycles < 8) && !st.vclose_fail,
+	      "a close with a VFIO-fd mapping left the device open and registered, the mapping working, until its munmap (%lu closes, %lu failures)",
+	      st.vclose, st.vclose_fail);
 
 	final_ok = !p2p_register(d.fd, d.bar, 0, 0) &&
 		   p2p_shows(&d, 0, d.bar_size) &&
