@@ -21,6 +21,13 @@
  * with a marker through the VFIO region, waits, and reads the marker back
  * intact.
  *
+ * The owner, which holds the VFIO files, also maps the BAR's
+ * VFIO_REGION_TYPE_PCI_P2P region through the VFIO device fd after each
+ * register, after the readers' buffers, and reads one chunk of the disk
+ * into it with O_DIRECT before the reset: the disk's bytes must then be in
+ * the BAR at that offset (read back with pread() of the BAR region, not
+ * through the mapping), and after the reset the mapping must raise SIGBUS.
+ *
  * With NOP2P=1 (the topology has no P2P path) every read into p2pmem must
  * fail with an error instead, and the rest holds the same.
  */
@@ -332,6 +339,13 @@ int main(int argc, char *argv[])
 	unsigned long resets = 100, i, done = 0;
 	unsigned long reset_fail = 0, clean_fail = 0, reg_fail = 0;
 	unsigned long stalls = 0, marker_fail = 0, marker_checks = 0;
+	unsigned long v_reads = 0, v_fail = 0, v_refused = 0, v_dead = 0;
+	unsigned long v_maps = 0;
+	u64 v_at = 0, v_off, v_seed = 99;
+	int blk_fd, verr;
+	ssize_t vret;
+	long bad;
+	u8 *vmap;
 	struct reader_args args[NR_READERS];
 	double t, max_ms = 0, sum_ms = 0;
 	size_t buflen = 256 << 10, chunk = 64 << 10;
@@ -412,10 +426,16 @@ int main(int argc, char *argv[])
 	}
 	if (size > d.bar_size)
 		size = d.bar_size;
-	fits = NR_READERS * buflen <= size;
-	tb_ok(fits, "the readers' buffers (%d x %zu bytes, placed one after the other) fit in the registered range (%llu bytes)",
-	      NR_READERS, buflen, (unsigned long long)size);
-	if (!fits) {
+	/* The owner's VFIO-fd mapping comes after the readers' buffers */
+	v_at = NR_READERS * buflen;
+	fits = v_at + chunk <= size;
+	tb_ok(fits, "the readers' buffers (%d x %zu bytes, placed one after the other) and the owner's (%zu bytes) fit in the registered range (%llu bytes)",
+	      NR_READERS, buflen, chunk, (unsigned long long)size);
+	blk_fd = fits ? blk_open(blk, &disk) : -1;
+	if (fits && blk_fd < 0)
+		tb_ok(false, "the owner opens %s for its reads into the VFIO-fd mapping",
+		      blk);
+	if (!fits || blk_fd < 0) {
 		sh->stop = 1;
 		for (e = 0; e < NR_READERS; e++)
 			waitpid(pid[e], NULL, 0);
@@ -426,7 +446,7 @@ int main(int argc, char *argv[])
 
 	timeout_s = nvme_io_timeout();
 	marker = malloc(buflen);
-	back = malloc(buflen);
+	back = malloc(buflen > chunk ? buflen : chunk);
 	VFIO_ASSERT_TRUE(marker && back);
 
 	for (i = 0; i < resets; i++) {
@@ -440,6 +460,41 @@ int main(int argc, char *argv[])
 			if (!stalls++)
 				tb_diag("reset %lu: readers did not read into the new registration",
 					 i);
+		}
+
+		/*
+		 * The owner's read through the VFIO device fd: the disk's bytes
+		 * land in the BAR at the offset the mapping was made at
+		 */
+		vmap = p2p_vfio_mmap_at(&d, chunk, v_at);
+		if (vmap == MAP_FAILED) {
+			if (!v_fail++)
+				tb_diag("reset %lu: mmap of the P2P region at BAR%u+0x%llx: %s",
+					i, d.bar, (unsigned long long)v_at,
+					errname(errno));
+			vmap = NULL;
+		} else {
+			v_maps++;
+			v_off = next_offset(&v_seed, disk, chunk);
+			vret = pread(blk_fd, vmap, chunk, v_off);
+			verr = vret < 0 ? errno : 0;
+			if (vret == (ssize_t)chunk && !nop2p()) {
+				v_reads++;
+				VFIO_ASSERT_EQ(pread(d.fd, back, chunk,
+						     d.bar_offset + v_at),
+					       (ssize_t)chunk);
+				bad = data_ok ? pattern_check((u64 *)back, v_off,
+							      chunk) : -1;
+				if (bad >= 0 && !v_fail++)
+					tb_diag("reset %lu: the BAR at 0x%llx does not hold the disk's bytes from 0x%llx read into the VFIO-fd mapping there (first bad byte %ld)",
+						i, (unsigned long long)v_at,
+						(unsigned long long)v_off, bad);
+			} else if (vret < 0 && nop2p() && p2p_io_refused(verr)) {
+				v_refused++;
+			} else if (!v_fail++) {
+				tb_diag("reset %lu: O_DIRECT read into the VFIO-fd mapping: %zd (%s)",
+					i, vret, errname(verr));
+			}
 		}
 		/* Let the reset land at a different point of the reads */
 		msleep(rand() % 8);
@@ -459,6 +514,12 @@ int main(int argc, char *argv[])
 		 */
 		if (!p2p_drained(&d, nvme_io_timeout()) || !p2p_clean(&d))
 			clean_fail++;
+		if (vmap) {
+			if (sigbus_on(vmap, false) &&
+			    sigbus_on(vmap + chunk - 1, true))
+				v_dead++;
+			munmap(vmap, chunk);
+		}
 
 		/*
 		 * Nothing may land in the buffers of this registration once the
@@ -581,6 +642,19 @@ int main(int argc, char *argv[])
 	tb_ok(marker_checks && !marker_fail,
 	       "no DMA landed in the BAR after a reset returned: marker intact in %lu of %lu buffers",
 	       marker_checks - marker_fail, marker_checks);
+	if (nop2p())
+		tb_ok(v_maps == done && v_refused == v_maps && !v_fail,
+		      "owner: every VFIO-fd mapping of the P2P region worked and, with no P2P path, every O_DIRECT read into it failed cleanly (%lu maps, %lu refused, %lu failures)",
+		      v_maps, v_refused, v_fail);
+	else
+		tb_ok(v_maps == done && v_reads == v_maps && !v_fail,
+		      "owner: every VFIO-fd mapping of the P2P region worked and every O_DIRECT read into it put the disk's bytes in the BAR at its offset, read back with pread() of the BAR region%s (%lu maps, %lu reads, %lu failures)",
+		      data_ok ? "" : " (bytes not checked: not the data image)",
+		      v_maps, v_reads, v_fail);
+	tb_ok(v_maps && v_dead == v_maps,
+	      "owner: the VFIO-fd mapping raised SIGBUS after every reset (%lu of %lu)",
+	      v_dead, v_maps);
+	close(blk_fd);
 
 	p2p_unregister(d.fd, d.bar);
 	p2p_dev_close(&d);
