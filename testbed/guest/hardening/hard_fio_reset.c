@@ -12,7 +12,7 @@
  * buffers come from anywhere in the range and the kernel does not say
  * where. The owner waits until fio's mapping shows in /proc/PID/maps and
  * then reads the whole range back through the VFIO region until it finds
- * a block that fio read: FIO_BS bytes of the image, from an offset of the
+ * a page of a block that fio read: 4 KiB of the image, from a page of the
  * image that the first word names (pattern_offset()), at a page of the
  * range. Then it resets the device while fio keeps reading.
  *
@@ -176,22 +176,25 @@ static bool all_zero(const u8 *p, size_t len)
 }
 
 /*
- * A block that fio read, in @range (@size bytes of the BAR from offset 0):
- * FIO_BS bytes of the data image (@disk bytes) at a page of the range (fio
- * cuts its buffers from its mapping, which starts at a page of the BAR),
- * from a sector of the image. Its BAR offset in *@at, image offset in
- * *@from.
+ * A page of a block that fio read, in @range (@size bytes of the BAR from
+ * offset 0): 4 KiB of the data image (@disk bytes) at a page of the range,
+ * from a page of the image (fio cuts its buffers from its mapping, which
+ * starts at a page of the BAR, and reads 64 KiB blocks at 64 KiB offsets).
+ * A page rather than the whole block, because fio keeps reading into its
+ * buffers while the range is read back, which can take seconds through the
+ * VFIO region of an emulated BAR: a whole block would often be torn.  Its
+ * BAR offset in *@at, image offset in *@from.
  */
 static bool fio_block_in(const u8 *range, u64 size, u64 disk, u64 *at,
 			 u64 *from)
 {
 	u64 p, o;
 
-	for (p = 0; p + FIO_BS <= size; p += 4096) {
+	for (p = 0; p + 4096 <= size; p += 4096) {
 		o = pattern_offset(*(const u64 *)(range + p));
-		if (o % 512 || o >= disk || disk - o < FIO_BS)
+		if (o % 4096 || o >= disk || disk - o < 4096)
 			continue;
-		if (pattern_check((const u64 *)(range + p), o, FIO_BS) < 0) {
+		if (pattern_check((const u64 *)(range + p), o, 4096) < 0) {
 			*at = p;
 			*from = o;
 			return true;
@@ -333,8 +336,8 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 			st->landed_nop2p++;
 	} else if (have_buf && !fio_landed(d, size, disk, back, 20, &at, &from) &&
 		   !st->no_data++) {
-		tb_diag("reset %lu: fio's reads did not reach BAR%u [0, 0x%llx): no %d KiB of the image there",
-			 i, d->bar, (unsigned long long)size, FIO_BS >> 10);
+		tb_diag("reset %lu: fio's reads did not reach BAR%u [0, 0x%llx): no page of the image there",
+			 i, d->bar, (unsigned long long)size);
 	}
 	t_land = now() - t;
 	if (have_buf)
@@ -481,7 +484,7 @@ int main(int argc, char *argv[])
 		       st.ends[END_ERROR], st.done, st.landed_nop2p);
 	} else {
 		tb_ok(!st.no_map && !st.no_data,
-		       "fio mapped p2pmem of the BAR and its reads reached the BAR before every reset: a block of the image in the cleared range, read through the VFIO region (%lu+%lu cycles did not)",
+		       "fio mapped p2pmem of the BAR and its reads reached the BAR before every reset: a page of the image in the cleared range, read through the VFIO region (%lu+%lu cycles did not)",
 		       st.no_map, st.no_data);
 		tb_ok(!st.ends[END_HUNG] && !st.ends[END_OTHER] &&
 		       !st.ends[END_SUCCESS],
