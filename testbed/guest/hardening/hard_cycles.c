@@ -287,10 +287,13 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
  * (the smallest kmalloc objects with their redzone and metadata); the
  * registration allocates larger ones (its pagemap, pool, kernfs nodes).
  * Slab fragmentation after a shrink of every cache is a few pages per
- * cache that the cycles touch.
+ * cache that the cycles touch; the mapped cycles also map the range
+ * through the VFIO P2P region, which touches more of them (a first make
+ * check with it saw 604 KiB after 984 cycles, kmemleak clean, against 512
+ * KiB of slack before).
  */
 #define SLAB_DRIFT_B	64
-#define SLAB_SLACK_KB	512
+#define SLAB_SLACK_KB	768
 
 /* /proc/meminfo (KiB) and /proc/vmstat, name by name */
 struct counters {

@@ -404,18 +404,18 @@ for n in ${cdev:+"/dev/vfio/devices/$cdev"} /dev/iommu "/dev/vfio/$group" /dev/v
 done
 echo "# given to uid $UNPRIV until the end of these cases: ${nodes[*]}"
 give "$UNPRIV" "${nodes[@]}"
-unpriv() {	# unpriv MEMLOCK COMMAND...: as UNPRIV, RLIMIT_MEMLOCK MEMLOCK bytes
+unpriv() {	# unpriv MEMLOCK COMMAND...: as UNPRIV, RLIMIT_MEMLOCK MEMLOCK bytes, 120 s at most
 	local m=$1
 	shift
 	# Room in the hard limit, as root: prlimit runs unprivileged
 	(cd / && ulimit -H -l unlimited 2>/dev/null
-	 exec setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups --inh-caps=-all \
+	 exec timeout 120 setpriv --reuid="$UNPRIV" --regid="$UNPRIV" --clear-groups --inh-caps=-all \
 		--bounding-set=-all prlimit --memlock="$m:$m" "$@")
 }
 # who: the command line that says who runs, then runs its arguments
 who='echo "as uid $(id -u) gid $(id -g) groups $(id -G) $(grep ^CapEff: /proc/self/status)"; exec "$@"'
 whore="^as uid $UNPRIV gid $UNPRIV groups $UNPRIV CapEff:[[:space:]]*0*$"
-timeout 120 unpriv "$charge" sh -c "$who" sh "$V" probe "$BDF" > "$T/uprobe" 2>&1
+unpriv "$charge" sh -c "$who" sh "$V" probe "$BDF" > "$T/uprobe" 2>&1
 rc=$?
 show "$T/uprobe"
 [ $rc = 0 ] && grep -q "$whore" "$T/uprobe"
@@ -428,7 +428,7 @@ urun='echo "as uid $(id -u) gid $(id -g) groups $(id -G) $(grep ^CapEff: /proc/s
 "$1" read --dev "$2" --bytes 1M --vfio --at 0 2>&1
 echo "outside_rc $?"
 exec "$1" read --dev "$2" --bytes "$3" --cksum --vfio --verify'
-timeout 120 unpriv "$charge" "$V" register "$BDF" --bar "$BAR" --offset "$roff" --size "$rsize" -- \
+unpriv "$charge" "$V" register "$BDF" --bar "$BAR" --offset "$roff" --size "$rsize" -- \
 	sh -c "$urun" sh "$V" "$BLK" "$N" > "$T/ureg" 2>&1
 rc=$?
 show "$T/ureg"
@@ -445,7 +445,7 @@ grep -q "^outside_rc 1$" "$T/ureg" &&
 	grep -q "The range registered of BAR $BAR is $(printf 0x%x "$roff")-$(printf 0x%x $((roff + rsize - 1)))" "$T/ureg"
 ok $? "uid $UNPRIV: --vfio outside the registered range, inside the BAR: EINVAL from the kernel, explained"
 check "uid $UNPRIV: unregistered after the command" grep -q "^unregistered $BDF BAR $BAR in " "$T/ureg"
-timeout 120 unpriv $((charge - pg)) "$V" register "$BDF" --bar "$BAR" --offset "$roff" \
+unpriv $((charge - pg)) "$V" register "$BDF" --bar "$BAR" --offset "$roff" \
 	--size "$rsize" -- sh -c "$who" sh true > "$T/ureg2" 2>&1
 rc=$?
 show "$T/ureg2"
@@ -459,7 +459,7 @@ fi
 	grep -q "'ulimit -l $(((charge + 1023) / 1024))'" "$T/ureg2" &&
 	grep -q "'prlimit --memlock=$charge:$charge'" "$T/ureg2"
 ok $? "uid $UNPRIV, memlock a page less: ENOMEM, explained (needs $need, ulimit -l, prlimit), nothing run"
-timeout 120 unpriv "$charge" "$V" register "$BDF" --bar "$BAR" --offset "$roff" --size "$rsize" -- \
+unpriv "$charge" "$V" register "$BDF" --bar "$BAR" --offset "$roff" --size "$rsize" -- \
 	true > "$T/ureg3" 2>&1
 rc=$?
 show "$T/ureg3"
