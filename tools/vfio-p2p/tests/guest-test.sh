@@ -124,10 +124,8 @@ ok $? "probe: no privilege needed, the memlock limit, what registering BAR $BAR 
 
 # 2. register -- COMMAND: reads into p2pmem, from anywhere and placed with
 # --at; where, data, environment
-cat > "$T/inner.sh" <<'EOF'
-# Runs under vfio-p2p register, with VFIO_P2P_* set.
-echo "env $VFIO_P2P_BDF $VFIO_P2P_BAR $VFIO_P2P_OFFSET $VFIO_P2P_SIZE $VFIO_P2P_ALLOCATE"
-echo "register_ns $VFIO_P2P_REGISTER_NS"
+# What the scripts that run under register share
+cat > "$T/paused.sh" <<'EOF'
 paused() {	# paused FILE PID: wait until the reader PID says it is paused
 	local i
 	for i in $(seq 600); do
@@ -137,6 +135,12 @@ paused() {	# paused FILE PID: wait until the reader PID says it is paused
 	done
 	return 1
 }
+EOF
+cat > "$T/inner.sh" <<'EOF'
+# Runs under vfio-p2p register, with VFIO_P2P_* set.
+echo "env $VFIO_P2P_BDF $VFIO_P2P_BAR $VFIO_P2P_OFFSET $VFIO_P2P_SIZE $VFIO_P2P_ALLOCATE"
+echo "register_ns $VFIO_P2P_REGISTER_NS"
+. "${0%/*}/paused.sh"
 # From anywhere: the kernel does not say where, and neither does where
 "$V" read --dev "$BLK" --bytes "$N" --engine psync --cksum || exit 10
 "$V" read --dev "$BLK" --bytes 1M --pause > "$T/any.out" 2>&1 &
@@ -311,15 +315,7 @@ cat > "$T/vfio.sh" <<'EOF'
 # Runs under vfio-p2p register, with VFIO_P2P_* set.
 echo "vfio_env fd=$VFIO_P2P_DEVICE_FD index=${VFIO_P2P_REGION_INDEX-unset} offset=${VFIO_P2P_REGION_OFFSET-unset}"
 echo "vfio_fd $(readlink "/proc/$$/fd/$VFIO_P2P_DEVICE_FD")"
-paused() {	# paused FILE PID: wait until the reader PID says it is paused
-	local i
-	for i in $(seq 600); do
-		grep -q '^paused' "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
+. "${0%/*}/paused.sh"
 st=0
 "$V" read --dev "$BLK" --bytes "$N" --engine io_uring --bs 256k --qd 4 --cksum \
 	--vfio --at "$AT" --verify --pause > "$T/vfio-pause.out" 2>&1 &
