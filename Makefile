@@ -46,8 +46,9 @@ check:
 	@FLAVOR=$(FLAVOR) $(T)/check.sh
 run:
 	@$(T)/run.sh
-# bench: figures of the P2P path against DRAM and bounce buffering, and the
-# cost of registering, in bench/report.md (FLAVOR=perf unless given)
+# bench: figures of the P2P path against DRAM and bounce buffering, the
+# cost of registering and of a device reset with a registration, in
+# bench/report.md (FLAVOR=perf unless given)
 .PHONY: bench
 bench:
 	@$(T)/bench.sh

@@ -16,6 +16,7 @@
 #                by the CPU: `vfio-p2p bounce`)
 #   registration time of the ioctls, and struct page memory against 64
 #                bytes per 4 KiB
+#   reset        VFIO_DEVICE_RESET with a registration against without
 #
 # and says for each target whether it was met and, if not, what the figures
 # of this run show about why. Missing a target does not fail the bench; a
@@ -28,6 +29,8 @@
 #   BENCH_XFER_CASES, BENCH_XFER_BYTES, BENCH_XFER_LOOPS, BENCH_XFER_REPS
 #                               P2P vs bounce (see guest/bench/xfer.sh)
 #   BENCH_REG_REPS              registration rounds (default 5)
+#   BENCH_RESET_REPS            reset rounds (default 10, see
+#                               guest/bench/resetcost.sh)
 #   BENCH_PLAN                  another plan (default plans/bench.plan)
 #   BENCH_OUT                   where the report goes (default bench/)
 #   BENCH_SKIP_BUILD=1          use what is built (kernel, guest tools) as is
@@ -42,6 +45,7 @@ FLAVOR=${FLAVOR:-perf}
 : "${BENCH_RUNTIME:=3}" "${BENCH_RAMP:=1}" "${BENCH_ENGINES:=psync libaio io_uring}"
 : "${BENCH_XFER_CASES:=psync:1M:1 io_uring:128K:8 io_uring:1M:8}"
 : "${BENCH_XFER_BYTES:=128M}" "${BENCH_XFER_LOOPS:=4}" "${BENCH_XFER_REPS:=3}" "${BENCH_REG_REPS:=5}"
+: "${BENCH_RESET_REPS:=10}"
 plan=${BENCH_PLAN:-$TESTBED/plans/bench.plan}
 out=${BENCH_OUT:-$TOP/bench}
 name=bench
@@ -60,7 +64,8 @@ BENCH_XFER_CASES='$BENCH_XFER_CASES'
 BENCH_XFER_BYTES=$BENCH_XFER_BYTES
 BENCH_XFER_LOOPS=$BENCH_XFER_LOOPS
 BENCH_XFER_REPS=$BENCH_XFER_REPS
-BENCH_REG_REPS=$BENCH_REG_REPS"
+BENCH_REG_REPS=$BENCH_REG_REPS
+BENCH_RESET_REPS=$BENCH_RESET_REPS"
 
 # The host as it was: the figures are only as quiet as the machine.
 host_facts() {
@@ -74,7 +79,7 @@ host_facts() {
 	echo "series $(git -C "$BUILD/linux" log -1 --format='%h %s' 2>/dev/null) ($(git -C "$BUILD/linux" rev-list --count base..HEAD 2>/dev/null) patches on $(git -C "$BUILD/linux" log -1 --format=%h base 2>/dev/null))"
 	echo "worktree $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$TOP" status --porcelain 2>/dev/null | grep -q . && echo ' (with uncommitted changes)')"
 	for v in BENCH_RUNTIME BENCH_RAMP BENCH_ENGINES BENCH_XFER_CASES BENCH_XFER_BYTES \
-		BENCH_XFER_LOOPS BENCH_XFER_REPS BENCH_REG_REPS; do
+		BENCH_XFER_LOOPS BENCH_XFER_REPS BENCH_REG_REPS BENCH_RESET_REPS; do
 		echo "param_$v ${!v}"
 	done
 }
@@ -237,9 +242,12 @@ for r in metrics("regcost.out", "reg"):
     if not s:
         continue
     e = rv.setdefault(s, {"reg": [], "unreg": [], "free": [], "back": [], "memmap": [], "pcp": [],
-                          "all": [], "allback": []})
+                          "all": [], "allback": [], "ur": []})
     e["reg"].append(float(r["register_ms"]))
     e["unreg"].append(float(r["unregister_ms"]))
+    # unregister / register of the same registration
+    if float(r["register_ms"]) > 0:
+        e["ur"].append(float(r["unregister_ms"]) / float(r["register_ms"]))
     e["free"].append((int(r["free_kb_before"]) - int(r["free_kb_during"])) * KiB)
     e["back"].append((int(r["free_kb_before"]) - int(r["free_kb_after"])) * KiB)
     # free pages with those in the per-CPU lists, which MemFree leaves out
@@ -251,6 +259,30 @@ for r in metrics("regcost.out", "reg"):
     e["pcp"].append((int(r["pcp_during"]) - int(r["pcp_before"])) * 4096)
 sizes = sorted(rv)
 expected = lambda s: s // 4096 * 64
+
+# ---- reset: per case, its reset times and register times by round
+rs, rcases = {}, []
+for r in metrics("resetcost.out", "reset"):
+    c = r["case"]
+    if c not in rcases:
+        rcases.append(c)
+    e = rs.setdefault(c, {"reset": {}, "total": {}, "reg": [], "size": int(r["size"]),
+                          "mapped": int(r["mapped"])})
+    e["reset"][r["rep"]] = float(r["reset_ms"])
+    # the reset and what GET then waited for: until the BAR is free again
+    e["total"][r["rep"]] = float(r["reset_ms"]) + float(r.get("after_ms", 0))
+    if r.get("register_ms", "-") != "-":
+        e["reg"].append(float(r["register_ms"]))
+rdev = (metrics("resetcost.out", "resetdev") or [{}])[-1]
+
+
+def round_ratios(c, k="reset"):	# this case's / the no-registration one's, round by round
+    b = rs.get("none", {}).get(k, {})
+    return [v / b[n] for n, v in rs[c][k].items() if b.get(n)]
+
+
+def rmed(c, k="reset"):
+    return med(list(rs.get(c, {}).get(k, {}).values()))
 
 # ---- targets: (target, measured, met, why)
 targets = []
@@ -454,20 +486,24 @@ w("`vfio-p2p register --hold` of the range, %s rounds after a warm-up round. Tim
   "a registration costs besides them (the holding process, the open VFIO device, the P2P "
   "pool). Fixed part: where a straight line through all (size, free drop) readings meets "
   "size 0. Not back: free memory before the registration minus after it ended, median of the "
-  "absolute values: how far the readings move by themselves." % P("param_BENCH_REG_REPS"))
+  "absolute values: how far the readings move by themselves. Unregister/register: the median "
+  "unregister time over the median register time, and in brackets the lowest and highest "
+  "ratio of the two times of one registration, over the rounds." % P("param_BENCH_REG_REPS"))
 w("")
-w("| range | register ms | unregister ms | expected | struct page count | MemFree drop | "
-  "MemFree/expected | free drop | free/expected | free drop - fixed part | that/expected | "
-  "not back |")
-w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+w("| range | register ms | unregister ms | unregister/register | expected | struct page count | "
+  "MemFree drop | MemFree/expected | free drop | free/expected | free drop - fixed part | "
+  "that/expected | not back |")
+w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 for s in sizes:
     e, exp = rv[s], expected(s)
     net = med(e["all"]) - reg_fit[0] if reg_fit else None
-    w("| %d MiB%s | %s (%s-%s) | %s (%s-%s) | %.0f KiB | %s | %.0f KiB | %s | %.0f KiB | %s | "
+    w("| %d MiB%s | %s (%s-%s) | %s (%s-%s) | %s | %.0f KiB | %s | %.0f KiB | %s | %.0f KiB | %s | "
       "%s | %s | %.0f KiB |" % (
         s >> 20, " (control)" if s < (64 << 20) else "",
         num(med(e["reg"]), 2), num(min(e["reg"]), 2), num(max(e["reg"]), 2),
         num(med(e["unreg"]), 2), num(min(e["unreg"]), 2), num(max(e["unreg"]), 2),
+        "%s (%s-%s)" % (rx(ratio(med(e["unreg"]), med(e["reg"]))), rx(min(e["ur"])),
+                        rx(max(e["ur"]))) if e["ur"] else "–",
         exp / KiB, ("%.0f KiB (%s)" % (med(e["memmap"]) / KiB, rx(ratio(med(e["memmap"]), exp))))
         if e["memmap"] else "–",
         med(e["free"]) / KiB, rx(med(e["free"]) / exp) if s in big else "–", med(e["all"]) / KiB,
@@ -481,6 +517,83 @@ if rv:
       "folded in (/proc/sys/vm/stat_refresh). Struct pages for less than a memory section "
       "(128 MiB) are 4 KiB pages, which come from the per-CPU free lists first, so MemFree "
       "alone misses part of them; whole sections get 2 MiB pages, which MemFree sees.")
+    w("")
+
+w("## Reset cost with and without a registration")
+w("")
+dev = ("BAR%s of %s (%s, reset method %s)" %
+       (rdev.get("bar", "?"), rdev.get("bdf", "?"), rdev.get("id", "?"),
+        rdev.get("reset_method", "?").replace(",", ", "))) if rdev else "the device"
+mapped = [rs[c]["mapped"] for c in rcases if rs[c]["mapped"]]
+w("VFIO_DEVICE_RESET of %s, bound to vfio-pci, through one open device file "
+  "(guest/bench/resetcost.c). Each of %s rounds, after a warm-up round, resets once with "
+  "nothing registered (none), then once after registering each range from the start of the "
+  "BAR (regNM: N MiB), the last %s. The reset ends the registration; after each reset GET "
+  "had to report nothing registered or draining, or the step failed. Reset ms: the reset "
+  "ioctl alone (CLOCK_MONOTONIC), median (min-max) over the rounds. The reset leaves the "
+  "teardown of the struct pages to a worker, which GET (and any registration) waits for: "
+  "until free is the reset plus the time until that GET returned (with the munmap() of the "
+  "mapped case). /none: the case's median over the none median. Per round: the case's time "
+  "over the none time of the same round, median (min-max), which is the spread of the ratio. "
+  "Added: the case's median minus the none median. Register ms: the register ioctl before "
+  "the reset." %
+  (dev, P("param_BENCH_RESET_REPS"),
+   "also with the first %d MiB of the range mapped through p2pmem/allocate and written page "
+   "by page, so that the reset has page table entries to zap" % (mapped[0] >> 20)
+   if mapped else "as registered"))
+w("")
+w("| case | registered | mapped | reset ms | reset /none | reset per round | reset added ms | "
+  "until free ms | until free /none | until free per round | register ms |")
+w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+mm = lambda v: "%s (%s-%s)" % (num(med(v), 2), num(min(v), 2), num(max(v), 2)) if v else "–"
+rr_ = lambda v: "%s (%s-%s)" % (rx(med(v)), rx(min(v)), rx(max(v))) if v else "–"
+for c in rcases:
+    e, base = rs[c], c == "none"
+    w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        c, "%d MiB" % (e["size"] >> 20) if e["size"] else "–",
+        "%d MiB" % (e["mapped"] >> 20) if e["mapped"] else "–",
+        mm(list(e["reset"].values())), rx(ratio(rmed(c), rmed("none"))),
+        "–" if base else rr_(round_ratios(c)),
+        "–" if base or rmed("none") is None else num(rmed(c) - rmed("none"), 2),
+        mm(list(e["total"].values())), rx(ratio(rmed(c, "total"), rmed("none", "total"))),
+        "–" if base else rr_(round_ratios(c, "total")), mm(e["reg"])))
+w("")
+if rmed("none") and len(rcases) > 1:
+    nm, nt = rmed("none"), rmed("none", "total")
+    parts = []
+    for c in rcases[1:]:
+        rr = round_ratios(c)
+        if not rr:
+            continue
+        t = "%s %.2f ms, %.2fx (rounds %.2f-%.2fx" % (c, rmed(c), rmed(c) / nm, min(rr), max(rr))
+        t += ", so not told apart from the spread of the reset alone)" if min(rr) <= 1.0 else ")"
+        tt = round_ratios(c, "total")
+        if tt and nt:
+            t += " and %.2f ms, %.2fx, until the BAR was free" % (rmed(c, "total"),
+                                                                 rmed(c, "total") / nt)
+        parts.append(t)
+    # regcost's unregister times, if it measured the same device
+    regdev = [m.group(1) for m in (re.match(r"# BAR\d+ of (\S+):", l)
+                                   for l in lines("regcost.out")) if m]
+    unreg = ({s: med(rv[s]["unreg"]) for s in sizes}
+             if regdev and regdev[0] == rdev.get("bdf") else {})
+    cmp_ = []
+    for c in rcases[1:]:
+        e = rs[c]
+        if e["size"] in unreg and not e["mapped"] and nt:
+            cmp_.append("%d MiB: %.2f ms added until the BAR was free after a reset, %.2f ms "
+                        "for an unregister ioctl" %
+                        (e["size"] >> 20, rmed(c, "total") - nt, unreg[e["size"]]))
+    w("What the figures show: a reset with nothing registered took %.2f ms (median), %.2f ms "
+      "until GET returned; with a registration, %s. What a registration adds to a reset is "
+      "ending it: removing its P2P memory and, in the worker, its struct pages, and with a "
+      "mapping also zapping it%s." %
+      (nm, nt or 0, "; ".join(parts),
+       "; against ending it by unregistering (registration cost above, same boot): " +
+       "; ".join(cmp_) if cmp_ else ""))
+    w("")
+elif not rs:
+    w("No figures: the resetcost step produced none.")
     w("")
 
 w("## Machine, guest, kernel")
@@ -509,10 +622,10 @@ rows += [
      (boot_s + sum(s[2] for s in steps), boot_s,
       ", ".join("%s %.0f s" % (s[0], s[2]) for s in steps), P("wall_s"))),
     ("scaled for TCG", "fio %s s ramp + %s s per job, engines %s; P2P/bounce runs of %s x %s, "
-     "%s runs, cases %s; registration %s rounds" %
+     "%s runs, cases %s; registration %s rounds; reset %s rounds" %
      (P("param_BENCH_RAMP"), P("param_BENCH_RUNTIME"), P("param_BENCH_ENGINES"),
       P("param_BENCH_XFER_LOOPS"), P("param_BENCH_XFER_BYTES"), P("param_BENCH_XFER_REPS"),
-      P("param_BENCH_XFER_CASES"), P("param_BENCH_REG_REPS"))),
+      P("param_BENCH_XFER_CASES"), P("param_BENCH_REG_REPS"), P("param_BENCH_RESET_REPS"))),
 ]
 for k, v in rows:
     w("| %s | %s |" % (k, v.replace("|", "/")))

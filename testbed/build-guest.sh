@@ -39,6 +39,11 @@ phase_note "vfio-p2p tool in $bin"
 gcc "${CFLAGS[@]}" -I"$TESTBED/guest/lib" -o "$bin/memtype" "$TESTBED/guest/memtype.c" "$bin/libtb.a"
 gcc "${CFLAGS[@]}" -I"$TOP/tools/vfio-p2p" -I"$TESTBED/guest/lib" -o "$bin/p2pread" \
 	"$TESTBED/guest/p2pread.c" "$bin/libvfio-p2p.a" "$bin/libtb.a" -luring -lpthread
+# make bench's reset cost: the tool's VFIO device code (vfio.o and what it
+# uses, built by the make above) and libvfio-p2p.a
+gcc "${CFLAGS[@]}" $hdr -I"$TOP/tools/vfio-p2p" -I"$TESTBED/guest/lib" -o "$bin/resetcost" \
+	"$TESTBED/guest/bench/resetcost.c" "$bin/vfio.o" "$bin/explain.o" "$bin/pci.o" \
+	"$bin/util.o" "$bin/libvfio-p2p.a" "$bin/libtb.a" -lpthread
 
 # The vfio selftests (upstream ones and, once the series has them, p2p/).
 st=$BUILD/selftests/vfio

@@ -13,7 +13,7 @@
 #include "pci.h"
 
 /* Bumped when the command line, the output or what it decodes changes */
-#define VFIO_P2P_VERSION	"0.4"
+#define VFIO_P2P_VERSION	"0.6"
 
 enum p2p_cmd {
 	CMD_HELP,	/* help_for says of which command */

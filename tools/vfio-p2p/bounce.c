@@ -168,8 +168,10 @@ int cmd_bounce(const struct p2p_opts *o)
 	if (b.bar == MAP_FAILED) {
 		ret = errno;
 		msg("cannot mmap() BAR %d of %s through VFIO: %s%s", o->bar, o->bdf, strerror(ret),
-		    ret == EBUSY ? "\n  The BAR is registered as P2P memory: a registration and "
-				   "an mmap() through VFIO exclude each other." :
+		    ret == EBUSY ? "\n  A range of the BAR there is registered as P2P memory, or "
+				   "its registration ended and is still draining: a "
+				   "registration and an mmap() through VFIO exclude each "
+				   "other." :
 		    ret == EINVAL && reg.caps ? "\n  Only parts of this BAR can be mmap()ed "
 						"(sparse mmap areas, e.g. around the MSI-X "
 						"table): use another BAR." : "");

@@ -29,6 +29,13 @@ int cmd_bounce(const struct p2p_opts *o);
 bool device_usable(const char *bdf, struct sbuf *sb, char *driver,
 		   size_t dlen, int *group);
 
+/*
+ * The VFIO device file that "vfio-p2p register -- COMMAND" passed down:
+ * 0, -ENOENT if $VFIO_P2P_DEVICE_FD is not set, -EBADF if it names no open
+ * file descriptor.
+ */
+int env_device_fd(int *fd);
+
 /* Print @text (lines from explain_*()) to stderr after "vfio-p2p: " */
 void print_explained(const char *text);
 

@@ -84,9 +84,9 @@ void explain_in_use(struct sbuf *sb, const char *bdf, const char *users)
 
 static void explain_einval(struct sbuf *sb, const struct p2p_ctx *c)
 {
-	char why[512];
+	char why[512], g[96];
 
-	if (c->b && pci_range_invalid(c->b, c->offset, c->size, why, sizeof(why))) {
+	if (c->b && pci_range_invalid(c->b, c->offset, c->size, c->granule, why, sizeof(why))) {
 		sbuf_printf(sb, "the kernel rejected the range of BAR %d of %s: %s\n",
 			    c->bar, c->bdf, why);
 		return;
@@ -96,16 +96,17 @@ static void explain_einval(struct sbuf *sb, const struct p2p_ctx *c)
 		    (unsigned long long)c->offset, (unsigned long long)c->size,
 		    c->bar, c->bdf);
 	sbuf_printf(sb, "  offset and size must be page aligned and inside the BAR, and the "
-			"physical address and size of the range multiples of 2 MiB. Run 'vfio-p2p "
-			"probe %s' to see the BARs.\n",
-		    c->bdf);
+			"physical address and size of the range multiples of the granule, "
+			"%s. Run 'vfio-p2p probe %s' to see the BARs.\n",
+		    pci_granule_str(c->granule, g, sizeof(g)), c->bdf);
 }
 
 static void explain_eopnotsupp(struct sbuf *sb, enum p2p_op op,
 			       const struct p2p_ctx *c)
 {
-	const char *why = c->b ? pci_bar_unregistrable(c->b) : NULL;
-	char kind[64];
+	char kind[64], buf[256], g[96];
+	const char *why = c->b ? pci_bar_unregistrable(c->b, c->granule, buf, sizeof(buf)) :
+				 NULL;
 
 	if (op == OP_PROBE) {
 		sbuf_printf(sb, "vfio-pci cannot register any BAR of %s\n", c->bdf);
@@ -124,12 +125,12 @@ static void explain_eopnotsupp(struct sbuf *sb, enum p2p_op op,
 		return;
 	}
 	sbuf_printf(sb, "the kernel cannot register BAR %d of %s\n", c->bar, c->bdf);
-	sbuf_printf(sb, "  The BAR looks like a memory BAR of at least 2 MiB, so the kernel "
+	sbuf_printf(sb, "  The BAR looks like a memory BAR of at least %s, so the kernel "
 			"refused it for another reason: vfio-pci has not claimed it (another "
 			"driver or a resource conflict holds it: see /proc/iomem and dmesg), the "
 			"platform cannot give this device memory struct pages "
 			"(CONFIG_PCI_P2PDMA, CONFIG_ZONE_DEVICE), or a vfio-pci variant driver "
-			"maps BARs on its own.\n");
+			"maps BARs on its own.\n", pci_granule_str(c->granule, g, sizeof(g)));
 }
 
 /*
@@ -140,6 +141,8 @@ static void explain_eopnotsupp(struct sbuf *sb, enum p2p_op op,
 static void explain_enomem(struct sbuf *sb, const struct p2p_ctx *c)
 {
 	uint64_t page = page_size(), size = c->size, need = 0, max;
+	/* Before the device is open: the fallback (see P2P_GRANULE_FALLBACK) */
+	uint64_t smallest = c->granule ? c->granule : P2P_GRANULE_FALLBACK;
 	bool over = false, limited, unlimited;
 	char s1[32], s2[32], s3[32], s4[32];
 
@@ -206,22 +209,37 @@ static void explain_enomem(struct sbuf *sb, const struct p2p_ctx *c)
 				"--memlock in bytes, memlock in /etc/security/limits.conf), or run "
 				"with CAP_IPC_LOCK.\n");
 	if (over) {
-		max = p2p_memlock_max_size(c->memlock, page);
+		max = p2p_memlock_max_size(c->memlock, page, c->granule);
 		if (max)
 			sbuf_printf(sb, "  Or register less (--size): at most %s fits in %s.\n",
 				    fmt_size(max, s4, sizeof(s4)),
 				    fmt_size(c->memlock, s3, sizeof(s3)));
 		else
-			sbuf_printf(sb, "  %s is less than the charge of the smallest range "
-					"(%s).\n", fmt_size(c->memlock, s3, sizeof(s3)),
-				    fmt_size(p2p_memlock_charge(P2P_GRANULE, page), s4,
-					     sizeof(s4)));
+			sbuf_printf(sb, "  %s is less than the charge of the smallest range, "
+					"one granule (%s).\n", fmt_size(c->memlock, s3, sizeof(s3)),
+				    fmt_size(p2p_memlock_charge(smallest, page), s4, sizeof(s4)));
 	}
+}
+
+/* "0x200000-0x3fffff", or "0x200000 to the end" when the size is not known */
+static const char *range_of(const struct p2p_ctx *c, char *buf, size_t len)
+{
+	uint64_t size = c->size;
+
+	if (!size && c->b && c->offset < c->b->size)
+		size = c->b->size - c->offset;
+	if (size)
+		snprintf(buf, len, "0x%llx-0x%llx", (unsigned long long)c->offset,
+			 (unsigned long long)(c->offset + size - 1));
+	else
+		snprintf(buf, len, "0x%llx to the end", (unsigned long long)c->offset);
+	return buf;
 }
 
 void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
 		     const struct p2p_ctx *c)
 {
+	char range[64];
 	struct utsname u;
 
 	switch (err) {
@@ -251,27 +269,42 @@ void explain_feature(struct sbuf *sb, enum p2p_op op, int err,
 				"a capability. See dmesg and the audit log.\n");
 		return;
 	case EEXIST:
-		sbuf_printf(sb, "BAR %d of %s is already registered through this VFIO device\n",
-			    c->bar, c->bdf);
-		sbuf_printf(sb, "  A BAR has one registration at a time; it ends when it is "
-				"unregistered or when the process that made it closes the "
-				"device.\n");
+		if (op != OP_REGISTER)
+			break;
+		sbuf_printf(sb, "the range %s of BAR %d of %s overlaps a range that is already "
+				"registered through this VFIO device\n",
+			    range_of(c, range, sizeof(range)), c->bar, c->bdf);
+		sbuf_printf(sb, "  A BAR can have several registrations, of ranges that do not "
+				"overlap; each ends when it is unregistered or when the VFIO "
+				"device file closes. Register a range beside the registered "
+				"ones: a COMMAND under 'vfio-p2p register' finds its own in "
+				"VFIO_P2P_OFFSET and VFIO_P2P_SIZE.\n");
 		return;
 	case ENOENT:
-		sbuf_printf(sb, "BAR %d of %s was no longer registered\n", c->bar, c->bdf);
+		if (op != OP_UNREGISTER)
+			break;
+		sbuf_printf(sb, "the range %s of BAR %d of %s was no longer registered\n",
+			    range_of(c, range, sizeof(range)), c->bar, c->bdf);
 		sbuf_printf(sb, "  The registration ended early: a device reset "
 				"(VFIO_DEVICE_RESET, hot reset, FLR through config space), "
 				"clearing memory decode, or a low power transition ends it. "
 				"Mappings of p2pmem/allocate raise SIGBUS from then on.\n");
 		return;
 	case EBUSY:
-		sbuf_printf(sb, "BAR %d of %s is mmap()ed through the VFIO device file or exported "
-				"as a DMABUF by another user of the device\n",
-			    c->bar, c->bdf);
-		sbuf_printf(sb, "  A registered BAR cannot be mapped through VFIO at the same "
+		if (op != OP_REGISTER)
+			break;
+		sbuf_printf(sb, "a part of the range %s of BAR %d of %s is mmap()ed through the "
+				"VFIO device file or exported as a DMABUF by another user of the "
+				"device, or overlaps an ended registration that is still "
+				"draining\n",
+			    range_of(c, range, sizeof(range)), c->bar, c->bdf);
+		sbuf_printf(sb, "  A registered range cannot be mapped through VFIO at the same "
 				"time. Unmap the BAR and close its DMABUFs (e.g. stop the "
 				"userspace driver that shares the VFIO group), then register "
-				"again; use mappings of p2pmem/allocate instead.\n");
+				"again; use mappings of p2pmem/allocate instead. A range whose "
+				"registration ended stays busy until the I/O in flight to it is "
+				"over (the drain): wait for it, or register another part of the "
+				"BAR.\n");
 		return;
 	case EIO:
 		sbuf_printf(sb,

@@ -26,6 +26,8 @@ struct p2p_ctx {
 	uint64_t offset;
 	uint64_t size;			/* 0: to the end of the BAR */
 	const struct pci_bar *b;	/* from sysfs, NULL if unknown */
+	/* What GET reported ranges must align to; 0: not known (not asked yet) */
+	uint64_t granule;
 	/* The locked memory the registration is charged to, if known */
 	bool memlock_known;
 	uint64_t memlock;		/* RLIMIT_MEMLOCK, bytes; UINT64_MAX: none */

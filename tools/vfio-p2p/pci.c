@@ -289,31 +289,54 @@ const char *pci_bar_kind(const struct pci_bar *b, char *buf, size_t len)
 	return buf;
 }
 
-const char *pci_bar_unregistrable(const struct pci_bar *b)
+const char *pci_granule_str(uint64_t granule, char *buf, size_t len)
 {
+	char s[32];
+
+	if (granule)
+		snprintf(buf, len, "%s", fmt_size(granule, s, sizeof(s)));
+	else
+		snprintf(buf, len, "%s (assumed, the kernel has not told yet: the smallest "
+			 "granule there is)", fmt_size(P2P_GRANULE_FALLBACK, s, sizeof(s)));
+	return buf;
+}
+
+const char *pci_bar_unregistrable(const struct pci_bar *b, uint64_t granule,
+				  char *buf, size_t len)
+{
+	uint64_t g = granule ? granule : P2P_GRANULE_FALLBACK;
+	char s[96];
+
 	if (!b->size)
 		return "the BAR is not implemented by the device";
 	if (b->io)
 		return "it is an I/O port BAR; only memory BARs can be given struct pages";
 	if (b->unset)
 		return "no address is assigned to the BAR";
-	if (b->size < P2P_GRANULE)
-		return "it is smaller than 2 MiB, the granule in which the kernel makes struct "
-		       "pages for device memory";
-	if (b->start & (P2P_GRANULE - 1))
-		return "its address is not a multiple of 2 MiB, the granule in which the kernel "
-		       "makes struct pages for device memory";
+	if (b->size < g) {
+		snprintf(buf, len, "it is smaller than %s, the granule in which the kernel "
+			 "makes struct pages for device memory",
+			 pci_granule_str(granule, s, sizeof(s)));
+		return buf;
+	}
+	if (b->start & (g - 1)) {
+		snprintf(buf, len, "its address is not a multiple of %s, the granule in which "
+			 "the kernel makes struct pages for device memory",
+			 pci_granule_str(granule, s, sizeof(s)));
+		return buf;
+	}
 	return NULL;
 }
 
 const char *pci_range_invalid(const struct pci_bar *b, uint64_t offset,
-			      uint64_t size, char *buf, size_t len)
+			      uint64_t size, uint64_t granule, char *buf, size_t len)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	char s1[32], s2[32];
+	uint64_t g = granule ? granule : P2P_GRANULE_FALLBACK;
+	char s1[32], s2[32], s3[96], why_buf[256];
 	const char *why;
 
-	why = pci_bar_unregistrable(b);
+	why = pci_bar_unregistrable(b, granule, why_buf, sizeof(why_buf));
 	if (why) {
 		snprintf(buf, len, "BAR %d cannot be registered: %s", b->index, why);
 		return buf;
@@ -339,19 +362,20 @@ const char *pci_range_invalid(const struct pci_bar *b, uint64_t offset,
 			 b->index, fmt_size(b->size, s1, sizeof(s1)));
 		return buf;
 	}
-	if ((b->start + offset) & (P2P_GRANULE - 1)) {
+	if ((b->start + offset) & (g - 1)) {
 		snprintf(buf, len, "the range starts at physical address 0x%llx (BAR %d at 0x%llx "
-				   "+ offset 0x%llx), which is not a multiple of 2 MiB; struct "
-				   "pages for device memory are made in 2 MiB units, so use a 2 "
-				   "MiB-aligned --offset",
+				   "+ offset 0x%llx), which is not a multiple of %s; struct "
+				   "pages for device memory are made in units of that granule, so "
+				   "use an --offset aligned to it",
 			 (unsigned long long)(b->start + offset), b->index,
-			 (unsigned long long)b->start, (unsigned long long)offset);
+			 (unsigned long long)b->start, (unsigned long long)offset,
+			 pci_granule_str(granule, s3, sizeof(s3)));
 		return buf;
 	}
-	if (size & (P2P_GRANULE - 1)) {
-		snprintf(buf, len, "--size %s is not a multiple of 2 MiB; struct pages for device "
-				   "memory are made in 2 MiB units",
-			 fmt_size(size, s2, sizeof(s2)));
+	if (size & (g - 1)) {
+		snprintf(buf, len, "--size %s is not a multiple of %s; struct pages for device "
+				   "memory are made in units of that granule",
+			 fmt_size(size, s2, sizeof(s2)), pci_granule_str(granule, s3, sizeof(s3)));
 		return buf;
 	}
 	return NULL;

@@ -76,16 +76,23 @@ int pci_read_bars(const char *bdf, struct pci_bar bars[PCI_NUM_BARS]);
 /* "mem 64-bit prefetchable", "I/O port", "not implemented" */
 const char *pci_bar_kind(const struct pci_bar *b, char *buf, size_t len);
 /*
+ * @granule is what the address and size of a range must be multiples of:
+ * the granule GET reported, or 0 before the device is open (then
+ * P2P_GRANULE_FALLBACK, which the messages call assumed).
+ *
  * Why the BAR cannot be registered at all, from what sysfs shows (NULL if
- * it can be, as far as sysfs tells).
+ * it can be, as far as sysfs tells); the reason may be written into @buf.
  */
-const char *pci_bar_unregistrable(const struct pci_bar *b);
+const char *pci_bar_unregistrable(const struct pci_bar *b, uint64_t granule,
+				  char *buf, size_t len);
 /*
  * Why offset/size (size 0: to the end) cannot be registered in @b, or NULL.
  * Writes the reason into @buf.
  */
 const char *pci_range_invalid(const struct pci_bar *b, uint64_t offset,
-			      uint64_t size, char *buf, size_t len);
+			      uint64_t size, uint64_t granule, char *buf, size_t len);
+/* "2 MiB (from the kernel)", "2 MiB (assumed: ...)": @granule as above */
+const char *pci_granule_str(uint64_t granule, char *buf, size_t len);
 
 /* p2pmem/size and p2pmem/available; -ENOENT without p2pmem */
 int pci_p2pmem(const char *bdf, uint64_t *size, uint64_t *avail);

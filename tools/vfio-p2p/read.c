@@ -348,12 +348,8 @@ static int read_place(const struct p2p_opts *o, const char *path,
 	return 0;
 }
 
-/*
- * The VFIO device file that "vfio-p2p register -- COMMAND" passed down:
- * 0, -ENOENT if $VFIO_P2P_DEVICE_FD is not set, -EBADF if it names no open
- * file descriptor.
- */
-static int env_device_fd(int *fd)
+/* See cmds.h */
+int env_device_fd(int *fd)
 {
 	uint64_t v;
 
@@ -363,31 +359,6 @@ static int env_device_fd(int *fd)
 		return -EBADF;
 	*fd = (int)v;
 	return 0;
-}
-
-/* The file offset of this process's mapping that holds @addr */
-static int self_map_pgoff(const void *addr, uint64_t *pgoff)
-{
-	uint64_t a = (uint64_t)(uintptr_t)addr;
-	struct vfio_p2p_map m;
-	size_t cap = 0;
-	char *line = NULL;
-	int ret = -EFAULT;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) >= 0) {
-		if (vfio_p2p_parse_maps_line(line, &m) || a < m.start || a >= m.end)
-			continue;
-		*pgoff = m.pgoff + (a - m.start);
-		ret = 0;
-		break;
-	}
-	free(line);
-	fclose(f);
-	return ret;
 }
 
 #define VERIFY_POISON	0xa5
@@ -519,10 +490,10 @@ int cmd_read(const struct p2p_opts *o)
 	const char *path = NULL, *engine, *env_bdf = getenv(command_env[ENV_BDF]);
 	struct p2p_place place = { .bar = -1 };
 	struct vfio_p2p_loc *loc = NULL;
-	struct vfio_p2p_vfio_region preg;
+	struct vfio_p2p_regions regs;
 	struct reader r = { .fd = -1 };
 	struct vfio_region barreg;
-	uint64_t maplen = 0, pgoff = 0;
+	uint64_t maplen = 0;
 	uint32_t crc = 0;
 	bool located = false;
 	double t0, t1;
@@ -595,18 +566,32 @@ int cmd_read(const struct p2p_opts *o)
 			print_explained(buf);
 			goto out;
 		}
-		/* What /proc/self/maps says: the region's offset plus the place */
-		ret = vfio_p2p_vfio_region(devfd, place.bar, &preg);
-		if (!ret)
-			ret = self_map_pgoff(r.buf, &pgoff);
-		if (ret || pgoff != preg.offset + place.at) {
+		/*
+		 * What /proc/self/maps says, decoded with the regions of the
+		 * device file as 'where' under the same register does
+		 */
+		loc = calloc(1, sizeof(*loc));
+		if (!loc)
+			goto out;
+		loc->bar = -1;
+		ret = vfio_p2p_vfio_regions(devfd, &regs);
+		if (!ret) {
+			if (!*regs.bdf && *bdf)
+				snprintf(regs.bdf, sizeof(regs.bdf), "%s", bdf);
+			ret = vfio_p2p_locate_dev(0, (uint64_t)(uintptr_t)r.buf, &regs, loc);
+		}
+		if (ret || loc->bar != place.bar || loc->bar_offset != place.at) {
 			msg("the buffer mapped at offset 0x%llx of BAR %d through the VFIO device "
-			    "file does not read back from /proc/self/maps as that: %s (file "
-			    "offset 0x%llx)",
+			    "file does not read back from /proc/self/maps as that: %s (bar %d "
+			    "offset 0x%llx, file offset 0x%llx)",
 			    (unsigned long long)place.at, place.bar,
-			    ret ? strerror(-ret) : "another place", (unsigned long long)pgoff);
+			    ret ? strerror(-ret) : "another place", loc->bar,
+			    (unsigned long long)loc->bar_offset,
+			    (unsigned long long)loc->file_offset);
 			goto out;
 		}
+		if (!*bdf)
+			snprintf(bdf, sizeof(bdf), "%s", loc->bdf);
 		located = true;
 		snprintf(target, sizeof(target), "p2pmem of %s BAR %d through VFIO",
 			 *bdf ? bdf : "the VFIO device", place.bar);
@@ -699,9 +684,9 @@ int cmd_read(const struct p2p_opts *o)
 	fmt_size(maplen, s3, sizeof(s3));
 	if (located && o->vfio)
 		printf("buffer: 0x%llx %s bar %d offset 0x%llx (%s, mapped through the VFIO "
-		       "device file: region %u)\n",
-		       (unsigned long long)(uintptr_t)r.buf, *bdf ? bdf : "?", place.bar,
-		       (unsigned long long)place.at, s3, preg.index);
+		       "device file: region %d)\n",
+		       (unsigned long long)(uintptr_t)r.buf, *bdf ? bdf : "?", loc->bar,
+		       (unsigned long long)loc->bar_offset, s3, loc->region);
 	else if (located)
 		printf("buffer: 0x%llx %s bar %d offset 0x%llx (%s, placed with --at)\n",
 		       (unsigned long long)(uintptr_t)r.buf, loc->bdf, loc->bar,

@@ -191,14 +191,16 @@ uint64_t p2p_memlock_charge(uint64_t size, uint64_t page)
 	return (bytes + page - 1) / page * page;
 }
 
-uint64_t p2p_memlock_max_size(uint64_t limit, uint64_t page)
+uint64_t p2p_memlock_max_size(uint64_t limit, uint64_t page, uint64_t granule)
 {
 	uint64_t pages = limit / page;
 
+	if (!granule)
+		granule = P2P_GRANULE_FALLBACK;
 	if (limit == UINT64_MAX || pages > UINT64_MAX / page / (page / P2P_PAGE_STRUCT))
-		return UINT64_MAX / P2P_GRANULE * P2P_GRANULE;
+		return UINT64_MAX / granule * granule;
 	/* Each page of charge covers page / 64 struct pages */
-	return pages * (page / P2P_PAGE_STRUCT) * page / P2P_GRANULE * P2P_GRANULE;
+	return pages * (page / P2P_PAGE_STRUCT) * page / granule * granule;
 }
 
 int memlock_limit(uint64_t *limit)

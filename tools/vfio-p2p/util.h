@@ -19,11 +19,18 @@
 #define SZ_2M		0x200000ULL
 
 /*
- * The granule in which the kernel creates struct pages for device memory
- * (memory hotplug subsection, memremap_compat_align()): 2 MiB on x86_64
- * and arm64 with 4 KiB pages.
+ * The granule in which the kernel creates struct pages for device memory,
+ * memremap_compat_align(), to which the address and size of a registered
+ * range must be aligned, is what GET of VFIO_DEVICE_FEATURE_P2P_REGISTER
+ * reports (p2p_granule()): the checks and messages use that once the
+ * device is open.  This fallback is only for the checks made before the
+ * device is open (register refuses obvious mistakes before it opens the
+ * device, which vfio-pci may answer with a reset) and for when GET cannot
+ * answer: it is the memory hotplug subsection, 2 MiB, the smallest granule
+ * the kernel has (larger on some powerpc), so what it refuses the kernel
+ * refuses too.
  */
-#define P2P_GRANULE	SZ_2M
+#define P2P_GRANULE_FALLBACK	SZ_2M
 /* Size of struct page per 4 KiB page of registered BAR */
 #define P2P_PAGE_STRUCT	64ULL
 
@@ -71,10 +78,10 @@ bool have_cap(int cap);
  */
 uint64_t p2p_memlock_charge(uint64_t size, uint64_t page);
 /*
- * The largest range, a multiple of P2P_GRANULE, whose charge fits in
- * @limit bytes of locked memory (UINT64_MAX: no limit).
+ * The largest range, a multiple of @granule (0: P2P_GRANULE_FALLBACK), whose
+ * charge fits in @limit bytes of locked memory (UINT64_MAX: no limit).
  */
-uint64_t p2p_memlock_max_size(uint64_t limit, uint64_t page);
+uint64_t p2p_memlock_max_size(uint64_t limit, uint64_t page, uint64_t granule);
 /* RLIMIT_MEMLOCK of this process (soft), bytes; UINT64_MAX: unlimited */
 int memlock_limit(uint64_t *limit);
 /* The page size, 4096 if sysconf() cannot tell */

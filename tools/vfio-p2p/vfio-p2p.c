@@ -118,16 +118,86 @@ static bool memlock_limited(const struct memlock *m)
 	return m->known && !m->ipc_lock && m->limit != UINT64_MAX;
 }
 
-/* ", all of it charges 4 MiB of memlock" for a BAR line of probe */
-static void print_charge(uint64_t size, const struct memlock *m, const char *what)
+/*
+ * ", all of it charges 4 MiB of memlock" for a line of probe; @what NULL
+ * gives ", charges ...".  The largest range that fits is a multiple of
+ * @granule (0: not known, P2P_GRANULE_FALLBACK).
+ */
+static void print_charge(uint64_t size, const struct memlock *m, const char *what,
+			 uint64_t granule)
 {
 	uint64_t page = page_size(), need = p2p_memlock_charge(size, page);
 	char s1[32], s2[32];
 
-	printf(", %s charges %s of memlock", what, fmt_size(need, s1, sizeof(s1)));
+	printf(", %s%scharges %s of memlock", what ? what : "", what ? " " : "",
+	       fmt_size(need, s1, sizeof(s1)));
 	if (memlock_limited(m) && need > m->limit)
 		printf(" (over the limit: ENOMEM; at most %s fits)",
-		       fmt_size(p2p_memlock_max_size(m->limit, page), s2, sizeof(s2)));
+		       fmt_size(p2p_memlock_max_size(m->limit, page, granule), s2, sizeof(s2)));
+}
+
+/* Ranges of one BAR that probe lists; more are counted, not shown */
+#define PROBE_RANGES	64
+
+/*
+ * The end of the line of BAR @bar and a line per range: the ranges that
+ * GET reports, registered or draining.  @granule is what GET reported
+ * before (0: not known).  Returns 0 or the -errno of GET.
+ */
+static int print_bar_ranges(struct vfio_dev *dev, int bar, const struct pci_bar *b,
+			    const struct memlock *ml, uint64_t granule)
+{
+	struct p2p_reg r[PROBE_RANGES];
+	int n, i, shown, nreg = 0, ndrain = 0;
+	char s1[32], s2[32];
+	uint64_t g;
+	int err;
+
+	fmt_size(granule ? granule : P2P_GRANULE_FALLBACK, s2, sizeof(s2));
+	err = p2p_list(dev, bar, r, PROBE_RANGES, &n, &g);
+	if (err == -EOPNOTSUPP) {
+		printf("%s aligned, but the kernel cannot register it (not claimed by "
+		       "vfio-pci?)\n", s2);
+		return err;
+	}
+	if (err) {
+		printf("%s aligned, registration state unknown: %s\n", s2, strerror(-err));
+		return err;
+	}
+	if (!n) {
+		printf("registrable, not registered");
+		print_charge(b->size, ml, "all of it", granule);
+		printf("\n");
+		return 0;
+	}
+
+	shown = n < PROBE_RANGES ? n : PROBE_RANGES;
+	for (i = 0; i < shown; i++) {
+		if (r[i].registered)
+			nreg++;
+		else if (r[i].draining)
+			ndrain++;
+	}
+	printf("registrable, %d range%s", n, n == 1 ? "" : "s");
+	if (n > shown)
+		printf(" (%d shown)", shown);
+	printf(": %d registered, %d draining\n", nreg, ndrain);
+	for (i = 0; i < shown; i++) {
+		printf("bar %d range: 0x%llx-0x%llx (%s), ", bar,
+		       (unsigned long long)r[i].offset,
+		       (unsigned long long)(r[i].offset + r[i].size - 1),
+		       fmt_size(r[i].size, s1, sizeof(s1)));
+		if (r[i].registered) {
+			printf("registered");
+			print_charge(r[i].size, ml, NULL, granule);
+			printf("\n");
+		} else if (r[i].draining) {
+			printf("draining: ended, I/O in flight\n");
+		} else {
+			printf("in an unknown state\n");
+		}
+	}
+	return 0;
 }
 
 static void print_group(const char *bdf, int group)
@@ -156,7 +226,7 @@ int cmd_probe(const struct p2p_opts *o)
 	bool ready = true, opened = false, supported = false, any = false;
 	const char *bdf = o->bdf;
 	struct vfio_dev dev;
-	uint64_t size, avail;
+	uint64_t size, avail, granule = 0;
 	struct memlock ml;
 	struct sbuf sb;
 	int group = -1, ret, i;
@@ -222,6 +292,9 @@ int cmd_probe(const struct p2p_opts *o)
 		} else {
 			supported = true;
 			printf("kernel:      P2P registration supported\n");
+			/* What the BARs are checked against below */
+			if (p2p_granule(&dev, -1, &granule))
+				granule = 0;
 		}
 	} else {
 		printf("kernel:      not asked (device not opened)\n");
@@ -235,8 +308,7 @@ int cmd_probe(const struct p2p_opts *o)
 	}
 	for (i = 0; !ret && i < PCI_NUM_BARS; i++) {
 		const struct pci_bar *b = &bars[i];
-		const char *no = pci_bar_unregistrable(b);
-		struct p2p_reg r;
+		const char *no = pci_bar_unregistrable(b, granule, why, sizeof(why));
 		int err;
 
 		if (!b->size)
@@ -250,36 +322,28 @@ int cmd_probe(const struct p2p_opts *o)
 			continue;
 		}
 		if (!supported) {
-			printf("2 MiB aligned, registrable%s",
+			/* Granule 0: assumed, the fallback */
+			printf("%s aligned, registrable%s",
+			       fmt_size(P2P_GRANULE_FALLBACK, s2, sizeof(s2)),
 			       opened ? " if the kernel could" : "");
-			print_charge(b->size, &ml, "all of it");
+			print_charge(b->size, &ml, "all of it", 0);
 			printf("\n");
 			any = true;
 			continue;
 		}
-		err = p2p_get(&dev, i, &r);
-		if (err == -EOPNOTSUPP) {
-			printf("2 MiB aligned, but the kernel cannot register it (not claimed by "
-			       "vfio-pci?)\n");
-		} else if (err) {
-			printf("2 MiB aligned, registration state unknown: %s\n",
-			       strerror(-err));
+		err = print_bar_ranges(&dev, i, b, &ml, granule);
+		if (err != -EOPNOTSUPP)
 			any = true;
-		} else if (r.registered) {
-			printf("registrable, registered offset 0x%llx size 0x%llx (%s)",
-			       (unsigned long long)r.offset,
-			       (unsigned long long)r.size,
-			       fmt_size(r.size, s2, sizeof(s2)));
-			print_charge(r.size, &ml, "that");
-			printf("\n");
-			any = true;
-		} else {
-			printf("registrable, not registered");
-			print_charge(b->size, &ml, "all of it");
-			printf("\n");
-			any = true;
-		}
 	}
+	/* The same for every BAR: the kernel's memremap_compat_align() */
+	if (granule)
+		printf("granule:     %s (from the kernel: the address and size of a "
+		       "registered range are multiples of it)\n",
+		       fmt_size(granule, s2, sizeof(s2)));
+	else if (!ret)
+		printf("granule:     %s (assumed: GET did not answer; the smallest there is, "
+		       "the kernel's may be larger)\n",
+		       fmt_size(P2P_GRANULE_FALLBACK, s2, sizeof(s2)));
 	if (!ret && !any) {
 		printf("             no BAR of %s can be registered\n", bdf);
 		ready = false;
@@ -388,6 +452,29 @@ static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
 	return WEXITSTATUS(status);
 }
 
+/*
+ * Whether the range of @o can be registered in BAR @c->b, with the granule
+ * @c->granule (0: the fallback, before the device is open); says why not.
+ * Returns 0 if it can be, as far as sysfs and the granule tell.
+ */
+static int check_range(const struct p2p_opts *o, const struct p2p_ctx *c)
+{
+	char buf[EXPLAIN_LEN];
+	struct sbuf sb;
+
+	if (pci_bar_unregistrable(c->b, c->granule, buf, sizeof(buf))) {
+		sbuf_init(&sb, buf, sizeof(buf));
+		explain_feature(&sb, OP_REGISTER, EOPNOTSUPP, c);
+		print_explained(buf);
+		return -EOPNOTSUPP;
+	}
+	if (pci_range_invalid(c->b, o->offset, o->size, c->granule, buf, sizeof(buf))) {
+		msg("cannot register BAR %d of %s: %s", o->bar, o->bdf, buf);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cmd_register(const struct p2p_opts *o)
 {
 	char buf[EXPLAIN_LEN], driver[64], s1[32], s2[32], allocate[PATH_MAX];
@@ -423,19 +510,17 @@ int cmd_register(const struct p2p_opts *o)
 		print_explained(buf);
 		return EXIT_NOT_READY;
 	}
-	/* What sysfs shows is enough to refuse the obvious mistakes early */
+	/*
+	 * What sysfs shows is enough to refuse the obvious mistakes early,
+	 * before opening the device (which vfio-pci may answer with a reset).
+	 * The granule is not known yet (c.granule 0): these checks use
+	 * P2P_GRANULE_FALLBACK, the smallest there is; check_range() checks
+	 * again with the granule GET reports once the device is open.
+	 */
 	if (!pci_read_bars(o->bdf, bars)) {
 		c.b = &bars[o->bar];
-		if (pci_bar_unregistrable(c.b)) {
-			sbuf_init(&sb, buf, sizeof(buf));
-			explain_feature(&sb, OP_REGISTER, EOPNOTSUPP, &c);
-			print_explained(buf);
+		if (check_range(o, &c))
 			return EXIT_NOT_READY;
-		}
-		if (pci_range_invalid(c.b, o->offset, o->size, buf, sizeof(buf))) {
-			msg("cannot register BAR %d of %s: %s", o->bar, o->bdf, buf);
-			return EXIT_NOT_READY;
-		}
 	}
 
 	/*
@@ -456,6 +541,11 @@ int cmd_register(const struct p2p_opts *o)
 
 	ret = p2p_feature_probe(&dev);
 	t0 = t1 = 0;
+	/* From here on, the granule from the kernel (if GET answers) */
+	if (!ret && !p2p_granule(&dev, o->bar, &c.granule) && c.b && check_range(o, &c)) {
+		vfio_dev_close(&dev);
+		return EXIT_NOT_READY;
+	}
 	if (!ret) {
 		/* What registering costs: the SET ioctl alone */
 		t0 = now_seconds();
@@ -469,12 +559,19 @@ int cmd_register(const struct p2p_opts *o)
 		vfio_dev_close(&dev);
 		return EXIT_NOT_READY;
 	}
-	ret = p2p_get(&dev, o->bar, &r);
-	if (ret || !r.registered) {
+	/*
+	 * The range that starts at --offset: the other ranges of the BAR do
+	 * not overlap it, so GET from there finds it first.
+	 */
+	ret = p2p_get_at(&dev, o->bar, o->offset, &r);
+	if (ret || !r.registered || r.offset != o->offset) {
 		/* Cannot happen, but the range printed must be the real one */
 		r.offset = o->offset;
 		r.size = o->size ? o->size : c.b ? c.b->size - o->offset : 0;
 	}
+	/* What unregistering names, and its errors explain */
+	c.offset = r.offset;
+	c.size = r.size;
 
 	/* The page-backed view of the BAR, for COMMAND's environment */
 	have_preg = !vfio_p2p_vfio_region(dev.device_fd, o->bar, &preg);
@@ -504,7 +601,8 @@ int cmd_register(const struct p2p_opts *o)
 	}
 
 	t0 = now_seconds();
-	ret = p2p_unregister(&dev, o->bar);
+	/* Size 0 if it is not known: the registration at the offset, whatever its size */
+	ret = p2p_unregister(&dev, o->bar, r.offset, r.size);
 	t1 = now_seconds();
 	if (ret) {
 		sbuf_init(&sb, buf, sizeof(buf));
@@ -513,19 +611,50 @@ int cmd_register(const struct p2p_opts *o)
 		if (o->hold)
 			status = EXIT_NOT_READY;
 	} else {
-		printf("unregistered %s BAR %d in %.3f ms (measured: the ioctl)\n", o->bdf,
-		       o->bar, (t1 - t0) * 1e3);
+		printf("unregistered %s BAR %d range 0x%llx-0x%llx in %.3f ms (measured: the "
+		       "ioctl)\n", o->bdf, o->bar, (unsigned long long)r.offset,
+		       (unsigned long long)(r.offset + r.size - 1), (t1 - t0) * 1e3);
 	}
 	vfio_dev_close(&dev);
 	fflush(stdout);
 	return status;
 }
 
+/*
+ * The regions of the VFIO device file "vfio-p2p register -- COMMAND" passed
+ * down, to decode mappings of that file with: only a holder of the file can
+ * tell where its regions lie, and whatever runs under the same register
+ * holds the same file.  Returns NULL and why not in @why.
+ */
+static struct vfio_p2p_regions *where_regions(struct vfio_p2p_regions *regs,
+					      char *why, size_t len)
+{
+	const char *env_bdf = getenv(command_env[ENV_BDF]);
+	int fd, ret;
+
+	ret = env_device_fd(&fd);
+	if (ret) {
+		snprintf(why, len, "%s is %s", command_env[ENV_DEVICE_FD],
+			 ret == -EBADF ? "not an open file descriptor here" : "not set");
+		return NULL;
+	}
+	ret = vfio_p2p_vfio_regions(fd, regs);
+	if (ret) {
+		snprintf(why, len, "%s=%d: %s", command_env[ENV_DEVICE_FD], fd,
+			 ret == -ENOTTY ? "not a VFIO device file" : strerror(-ret));
+		return NULL;
+	}
+	if (!*regs->bdf && env_bdf && pci_is_bdf(env_bdf, strlen(env_bdf)))
+		snprintf(regs->bdf, sizeof(regs->bdf), "%s", env_bdf);
+	return regs;
+}
+
 int cmd_where(const struct p2p_opts *o)
 {
+	struct vfio_p2p_regions regs, *rp;
 	struct vfio_p2p_loc *loc;
 	int i, ret, status = 0;
-	char pid[32];
+	char pid[32], why[128];
 
 	loc = malloc(sizeof(*loc));
 	if (!loc) {
@@ -533,22 +662,49 @@ int cmd_where(const struct p2p_opts *o)
 		return EXIT_NOT_READY;
 	}
 	snprintf(pid, sizeof(pid), "%d", o->pid ? (int)o->pid : (int)getpid());
+	rp = where_regions(&regs, why, sizeof(why));
 
 	for (i = 0; i < o->naddrs; i++) {
 		unsigned long long a = o->addrs[i];
 
-		ret = vfio_p2p_locate(o->pid, a, loc);
+		ret = vfio_p2p_locate_dev(o->pid, a, rp, loc);
 		switch (ret) {
 		case 0:
-			printf("0x%llx %s bar %d offset 0x%llx\n", a, loc->bdf,
-			       loc->bar, (unsigned long long)loc->bar_offset);
+			if (loc->vfio)
+				printf("0x%llx %s bar %d offset 0x%llx (VFIO device file %s, "
+				       "region %d)\n", a, *loc->bdf ? loc->bdf : "?", loc->bar,
+				       (unsigned long long)loc->bar_offset, loc->path, loc->region);
+			else
+				printf("0x%llx %s bar %d offset 0x%llx\n", a, loc->bdf,
+				       loc->bar, (unsigned long long)loc->bar_offset);
 			continue;
 		case -EFAULT:
 			msg("0x%llx: not mapped in process %s", a, pid);
 			break;
 		case -ENOENT:
-			msg("0x%llx: not in a p2pmem mapping (process %s maps %s there)",
-			    a, pid, *loc->path ? loc->path : "anonymous memory");
+			if (loc->vfio)
+				msg("0x%llx: in a mapping of the VFIO device file %s at file offset "
+				    "0x%llx, outside its P2P regions: a BAR or another region of "
+				    "the device, not P2P pages",
+				    a, loc->path, (unsigned long long)loc->file_offset);
+			else
+				msg("0x%llx: not in a p2pmem mapping (process %s maps %s there)",
+				    a, pid, *loc->path ? loc->path : "anonymous memory");
+			break;
+		case -ENODEV:
+			if (rp)
+				msg("0x%llx: in a mapping of another VFIO device file (%s, file "
+				    "offset 0x%llx) than %s: only a holder of that file can tell "
+				    "which region and BAR that is",
+				    a, loc->path, (unsigned long long)loc->file_offset,
+				    command_env[ENV_DEVICE_FD]);
+			else
+				msg("0x%llx: in a mapping of the VFIO device file %s at file offset "
+				    "0x%llx: only a holder of that file can tell which region and "
+				    "BAR that is, and %s; run 'where' under the 'vfio-p2p register' "
+				    "that passed the file down, or call vfio_p2p_vfio_where() in "
+				    "the process",
+				    a, loc->path, (unsigned long long)loc->file_offset, why);
 			break;
 		case -ENXIO:
 			msg("0x%llx: in a p2pmem mapping of %s mapped at offset 0, from anywhere: the "
@@ -566,7 +722,7 @@ int cmd_where(const struct p2p_opts *o)
 				msg("0x%llx: in a mapping of %s that is gone: it was %s bar %d "
 				    "offset 0x%llx, but the P2P memory was removed (e.g. vfio-pci "
 				    "was unbound) and accesses raise SIGBUS",
-				    a, loc->path, loc->bdf, loc->bar,
+				    a, loc->path, *loc->bdf ? loc->bdf : "?", loc->bar,
 				    (unsigned long long)loc->bar_offset);
 			break;
 		case -EINVAL:

@@ -28,6 +28,9 @@
 #ifndef VFIO_DEVICE_FEATURE_P2P_REGISTER
 #error "linux/vfio.h lacks VFIO_DEVICE_FEATURE_P2P_REGISTER: see KHDR_INCLUDES in the Makefile"
 #endif
+#ifndef VFIO_DEVICE_P2P_STATE_REGISTERED
+#error "linux/vfio.h has the one-range-per-BAR VFIO_DEVICE_FEATURE_P2P_REGISTER: see KHDR_INCLUDES in the Makefile"
+#endif
 
 #define offsetofend(type, member) \
 	(offsetof(type, member) + sizeof(((type *)0)->member))
@@ -286,10 +289,11 @@ int p2p_feature_probe(struct vfio_dev *d)
 		       VFIO_DEVICE_FEATURE_P2P_REGISTER, NULL, 0);
 }
 
-int p2p_get(struct vfio_dev *d, int bar, struct p2p_reg *r)
+int p2p_get_at(struct vfio_dev *d, int bar, uint64_t from, struct p2p_reg *r)
 {
 	struct vfio_device_feature_p2p_register arg = {
 		.region_index = (uint32_t)bar,
+		.offset = from,
 	};
 	int ret;
 
@@ -297,10 +301,62 @@ int p2p_get(struct vfio_dev *d, int bar, struct p2p_reg *r)
 		      VFIO_DEVICE_FEATURE_P2P_REGISTER, &arg, sizeof(arg));
 	if (ret)
 		return ret;
-	r->registered = arg.flags & VFIO_DEVICE_P2P_REGISTERED;
+	memset(r, 0, sizeof(*r));
+	r->granule = arg.granule;
+	if (!arg.size)
+		return 0;
+	/* A range that does not end after @from would make a list loop */
+	if (arg.offset + arg.size <= from || arg.offset + arg.size < arg.offset)
+		return -EPROTO;
+	r->registered = arg.state & VFIO_DEVICE_P2P_STATE_REGISTERED;
+	r->draining = arg.state & VFIO_DEVICE_P2P_STATE_DRAINING;
 	r->offset = arg.offset;
 	r->size = arg.size;
 	return 0;
+}
+
+int p2p_list(struct vfio_dev *d, int bar, struct p2p_reg *r, int max, int *n,
+	     uint64_t *granule)
+{
+	struct p2p_reg cur;
+	uint64_t from = 0;
+	int ret;
+
+	*n = 0;
+	*granule = 0;
+	for (;;) {
+		ret = p2p_get_at(d, bar, from, &cur);
+		if (ret)
+			return ret;
+		*granule = cur.granule;
+		if (!cur.size)
+			return 0;
+		if (*n < max)
+			r[*n] = cur;
+		(*n)++;
+		from = cur.offset + cur.size;
+	}
+}
+
+int p2p_granule(struct vfio_dev *d, int bar, uint64_t *granule)
+{
+	struct p2p_reg r;
+	int ret, first = 0, i;
+
+	/* -1 stands for @bar, asked first */
+	for (i = -1; i <= VFIO_PCI_BAR5_REGION_INDEX; i++) {
+		if (i == bar)
+			continue;
+		ret = p2p_get_at(d, i < 0 ? bar : i, 0, &r);
+		/* A power of two, as the UAPI says; anything else is no answer */
+		if (!ret && r.granule && !(r.granule & (r.granule - 1))) {
+			*granule = r.granule;
+			return 0;
+		}
+		if (!first)
+			first = ret ? ret : -EPROTO;
+	}
+	return first;
 }
 
 int p2p_register(struct vfio_dev *d, int bar, uint64_t offset, uint64_t size)
@@ -315,11 +371,13 @@ int p2p_register(struct vfio_dev *d, int bar, uint64_t offset, uint64_t size)
 		       VFIO_DEVICE_FEATURE_P2P_REGISTER, &arg, sizeof(arg));
 }
 
-int p2p_unregister(struct vfio_dev *d, int bar)
+int p2p_unregister(struct vfio_dev *d, int bar, uint64_t offset, uint64_t size)
 {
 	struct vfio_device_feature_p2p_register arg = {
 		.region_index = (uint32_t)bar,
 		.flags = VFIO_DEVICE_P2P_UNREGISTER,
+		.offset = offset,
+		.size = size,
 	};
 
 	return feature(d->device_fd, VFIO_DEVICE_FEATURE_SET |

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * Find the page-backed P2P region of a BAR in a VFIO device file and map
- * P2P pages through it.  See vfio_p2p_vfio.h.
+ * Find the page-backed P2P region of a BAR in a VFIO device file, map P2P
+ * pages through it, and decode such mappings.  See vfio_p2p_vfio.h.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <linux/vfio.h>
 
@@ -99,8 +101,16 @@ static int region_info(int fd, uint32_t index, struct vfio_region_info **info,
 	return -EPROTO;
 }
 
-int vfio_p2p_vfio_region(int device_fd, int bar,
-			 struct vfio_p2p_vfio_region *region)
+/*
+ * Call @found for each device specific region of @device_fd whose type
+ * capability says VFIO_REGION_TYPE_PCI_P2P, until it returns non-zero.
+ * Returns what @found returned, 0 when the walk ended, -EPROTO if nothing
+ * stopped it and some capability chain was malformed, or -errno.
+ */
+static int walk_p2p_regions(int device_fd,
+			    int (*found)(void *priv, uint32_t index, uint32_t subtype,
+					 const struct vfio_region_info *ri),
+			    void *priv)
 {
 	struct vfio_device_info dev = { .argsz = sizeof(dev) };
 	struct vfio_region_info *ri = NULL;
@@ -109,14 +119,12 @@ int vfio_p2p_vfio_region(int device_fd, int bar,
 	size_t len = 0;
 	int ret;
 
-	if (bar < 0 || bar >= NUM_BARS)
-		return -EINVAL;
 	if (device_fd < 0)
 		return -EBADF;
 	if (ioctl(device_fd, VFIO_DEVICE_GET_INFO, &dev))
 		return -errno;
 	if (!(dev.flags & VFIO_DEVICE_FLAGS_PCI))
-		return -ENOENT;
+		return 0;
 
 	for (index = VFIO_PCI_NUM_REGIONS; index < dev.num_regions; index++) {
 		ret = region_info(device_fd, index, &ri, &len);
@@ -125,18 +133,128 @@ int vfio_p2p_vfio_region(int device_fd, int bar,
 		ret = vfio_p2p_region_info_type(ri, len, &type, &subtype);
 		if (ret == -EINVAL)
 			malformed = true;
-		if (!ret && type == VFIO_REGION_TYPE_PCI_P2P &&
-		    subtype == (uint32_t)bar) {
-			region->index = index;
-			region->flags = ri->flags;
-			region->offset = ri->offset;
-			region->size = ri->size;
-			free(ri);
-			return 0;
-		}
+		if (!ret && type == VFIO_REGION_TYPE_PCI_P2P)
+			ret = found(priv, index, subtype, ri);
+		else
+			ret = 0;
 		free(ri);
+		if (ret)
+			return ret;
 	}
-	return malformed ? -EPROTO : -ENOENT;
+	return malformed ? -EPROTO : 0;
+}
+
+struct find_bar {
+	uint32_t bar;
+	struct vfio_p2p_vfio_region *region;
+};
+
+static int find_bar(void *priv, uint32_t index, uint32_t subtype,
+		    const struct vfio_region_info *ri)
+{
+	struct find_bar *f = priv;
+
+	if (subtype != f->bar)
+		return 0;
+	f->region->index = index;
+	f->region->flags = ri->flags;
+	f->region->offset = ri->offset;
+	f->region->size = ri->size;
+	return 1;
+}
+
+int vfio_p2p_vfio_region(int device_fd, int bar,
+			 struct vfio_p2p_vfio_region *region)
+{
+	struct find_bar f = { .bar = (uint32_t)bar, .region = region };
+	int ret;
+
+	if (bar < 0 || bar >= NUM_BARS)
+		return -EINVAL;
+	ret = walk_p2p_regions(device_fd, find_bar, &f);
+	if (ret == 1)
+		return 0;
+	return ret ? ret : -ENOENT;
+}
+
+static int add_region(void *priv, uint32_t index, uint32_t subtype,
+		      const struct vfio_region_info *ri)
+{
+	struct vfio_p2p_regions *t = priv;
+	struct vfio_p2p_regions_entry *e;
+	unsigned int i;
+
+	/* One region per BAR; a second one of a BAR would be ambiguous */
+	if (subtype >= NUM_BARS || t->nr >= VFIO_P2P_NUM_BARS)
+		return 0;
+	for (i = 0; i < t->nr; i++)
+		if (t->region[i].bar == (int)subtype)
+			return 0;
+	e = &t->region[t->nr++];
+	e->index = index;
+	e->bar = (int)subtype;
+	e->offset = ri->offset;
+	e->size = ri->size;
+	return 0;
+}
+
+/*
+ * The PCI device of a VFIO character device: /sys/dev/char/MAJ:MIN links
+ * to .../dddd:bb:dd.f/vfio-dev/vfioN.  Leaves @bdf alone if it cannot tell.
+ */
+static void cdev_bdf(const struct stat *st, char bdf[16])
+{
+	char link[64], target[512];
+	const char *p;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/dev/char/%u:%u", major(st->st_rdev),
+		 minor(st->st_rdev));
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	p = strstr(target, "/vfio-dev/");
+	if (!p || p - target < 13 || p[-13] != '/')
+		return;
+	p -= 12;
+	if (p[4] != ':' || p[7] != ':' || p[10] != '.')
+		return;
+	memcpy(bdf, p, 12);
+	bdf[12] = '\0';
+}
+
+int vfio_p2p_vfio_regions(int device_fd, struct vfio_p2p_regions *regions)
+{
+	struct stat st;
+	int ret;
+
+	memset(regions, 0, sizeof(*regions));
+	if (device_fd < 0)
+		return -EBADF;
+	if (fstat(device_fd, &st))
+		return -errno;
+	ret = walk_p2p_regions(device_fd, add_region, regions);
+	if (ret && !(ret == -EPROTO && regions->nr))
+		return ret;
+	regions->dev_major = major(st.st_dev);
+	regions->dev_minor = minor(st.st_dev);
+	regions->inode = (uint64_t)st.st_ino;
+	if (S_ISCHR(st.st_mode))
+		cdev_bdf(&st, regions->bdf);
+	return 0;
+}
+
+int vfio_p2p_vfio_where(int device_fd, const void *addr, int *bar,
+			uint64_t *bar_offset)
+{
+	struct vfio_p2p_regions t;
+	int ret;
+
+	ret = vfio_p2p_vfio_regions(device_fd, &t);
+	if (ret)
+		return ret;
+	return vfio_p2p_where_dev(addr, &t, bar, bar_offset);
 }
 
 void *vfio_p2p_vfio_map_at(int device_fd, int bar, uint64_t bar_offset,

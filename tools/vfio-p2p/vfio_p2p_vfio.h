@@ -23,9 +23,15 @@
  * No sysfs file and no privilege are involved: whoever has the VFIO device
  * file descriptor can map the memory its registration created.
  *
+ * /proc/<pid>/maps shows such a mapping as one of the device file at that
+ * file offset; which region (and so which BAR) the offset falls in, only
+ * VFIO_DEVICE_GET_REGION_INFO on the device file tells.
+ * vfio_p2p_vfio_where() decodes with it, vfio_p2p_vfio_regions() collects
+ * it for vfio_p2p_where_dev() and vfio_p2p_locate_dev() (vfio_p2p_where.h).
+ *
  * No dependencies beyond libc and <linux/vfio.h> of any kernel: copy
- * vfio_p2p_vfio.[ch] into a program, or link libvfio-p2p.a built next to
- * the vfio-p2p tool.  If the program also includes <linux/vfio.h>, include
+ * vfio_p2p_vfio.[ch] and vfio_p2p_where.[ch] into a program, or link
+ * libvfio-p2p.a built next to the vfio-p2p tool.  If the program also includes <linux/vfio.h>, include
  * it before this file: the definitions below stand in for its own when the
  * installed headers predate them.
  */
@@ -34,6 +40,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "vfio_p2p_where.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -109,6 +117,50 @@ int vfio_p2p_vfio_region(int device_fd, int bar,
  */
 void *vfio_p2p_vfio_map_at(int device_fd, int bar, uint64_t bar_offset,
 			   size_t len, int *err);
+
+/*
+ * vfio_p2p_vfio_regions - what decoding mappings of a VFIO device file needs
+ * @device_fd: a VFIO device file descriptor
+ * @regions: filled in: every region of type VFIO_REGION_TYPE_PCI_P2P (the
+ *	first one of each BAR), its offset and size as
+ *	VFIO_DEVICE_GET_REGION_INFO gives them, st_dev and st_ino of the file,
+ *	and, for a VFIO character device, the PCI device (from
+ *	/sys/dev/char/MAJ:MIN; "" otherwise: set it yourself if you know it)
+ *
+ * The regions are there from the open of the device and do not change
+ * while it is open: collect them once and decode any number of mappings
+ * with vfio_p2p_where_dev() or vfio_p2p_locate_dev().  A device without
+ * such regions gives 0 regions, not an error.
+ *
+ * Return: 0, or a negative errno: -EBADF, -ENOTTY (not a VFIO device file),
+ * -EPROTO (malformed capability chains and no region found), or from the
+ * ioctls.
+ */
+int vfio_p2p_vfio_regions(int device_fd, struct vfio_p2p_regions *regions);
+
+/*
+ * vfio_p2p_vfio_where - the BAR and offset in the BAR of @addr, also for
+ * mappings of the VFIO device file @device_fd
+ * @device_fd: the VFIO device file descriptor to decode with
+ * @addr: an address inside a mapping of this process: of @device_fd's P2P
+ *	region (vfio_p2p_vfio_map_at()) or of p2pmem/allocate
+ *	(vfio_p2p_map_at())
+ * @bar: the BAR index (0 to 5)
+ * @bar_offset: the offset of @addr within that BAR
+ *
+ * vfio_p2p_vfio_regions() and vfio_p2p_where_dev(): a mapping of the device
+ * file at a file offset inside the region of BAR b that starts at file
+ * offset R is at BAR b, offset (file offset - R); a mapping of
+ * p2pmem/allocate is decoded from PCI_P2PMEM_MMAP_OFFSET() as by
+ * vfio_p2p_where().  Reads /proc/self/maps and asks the device for its
+ * regions: call it once per buffer, not in a fast path.
+ *
+ * Return: 0, or a negative errno: as vfio_p2p_where_dev() (-ENOENT: in a
+ * mapping of @device_fd outside its P2P regions, or of no p2pmem file;
+ * -ENODEV: of another VFIO device file), or as vfio_p2p_vfio_regions().
+ */
+int vfio_p2p_vfio_where(int device_fd, const void *addr, int *bar,
+			uint64_t *bar_offset);
 
 /*
  * vfio_p2p_region_info_type - the VFIO_REGION_INFO_CAP_TYPE capability of

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * Place p2pmem/allocate mappings in their BAR, and decode where a placed
- * one lies from /proc/<pid>/maps.  See vfio_p2p_where.h.
+ * one, or a mapping of the P2P region of a VFIO device file whose regions
+ * the caller knows, lies from /proc/<pid>/maps.  See vfio_p2p_where.h.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -110,6 +111,55 @@ int vfio_p2p_decode(uint64_t pgoff, uint64_t map_start, uint64_t addr,
 	return 0;
 }
 
+bool vfio_p2p_map_is_vfio(const struct vfio_p2p_map *m)
+{
+	size_t dlen = strlen(VFIO_P2P_MAPS_CDEV_DIR);
+
+	if (!m->path)
+		return false;
+	if (!strcmp(m->path, VFIO_P2P_MAPS_ANON_DEVICE))
+		return true;
+	/* "vfio3", "noiommu-vfio3": a name, no subdirectory */
+	return !strncmp(m->path, VFIO_P2P_MAPS_CDEV_DIR, dlen) && m->path[dlen] &&
+	       !strchr(m->path + dlen, '/');
+}
+
+bool vfio_p2p_map_is_dev(const struct vfio_p2p_map *m,
+			 const struct vfio_p2p_regions *regions)
+{
+	if (!regions || !m->path || m->inode != regions->inode ||
+	    m->dev_major != regions->dev_major || m->dev_minor != regions->dev_minor)
+		return false;
+	/* Anonymous files may share one inode: the name tells them apart */
+	if (!strncmp(m->path, "anon_inode:", strlen("anon_inode:")))
+		return !strcmp(m->path, VFIO_P2P_MAPS_ANON_DEVICE);
+	return true;
+}
+
+int vfio_p2p_decode_vfio(const struct vfio_p2p_regions *regions, uint64_t pgoff,
+			 uint64_t map_start, uint64_t addr, int *bar,
+			 uint64_t *bar_offset, uint32_t *index)
+{
+	const struct vfio_p2p_regions_entry *r;
+	uint64_t off;
+	unsigned int i;
+
+	if (addr < map_start || addr - map_start > UINT64_MAX - pgoff)
+		return -EINVAL;
+	off = pgoff + (addr - map_start);
+	for (i = 0; i < regions->nr && i < VFIO_P2P_NUM_BARS; i++) {
+		r = &regions->region[i];
+		if (off < r->offset || off - r->offset >= r->size)
+			continue;
+		*bar = r->bar;
+		*bar_offset = off - r->offset;
+		if (index)
+			*index = r->index;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 void *vfio_p2p_map_at(const char *allocate_path, int bar, uint64_t bar_offset,
 		      size_t len, int *err)
 {
@@ -146,7 +196,29 @@ out:
 	return p;
 }
 
-int vfio_p2p_locate_in(FILE *maps, uint64_t addr, struct vfio_p2p_loc *loc)
+/* @m holds @addr and maps the device file of @regions */
+static int locate_vfio(const struct vfio_p2p_map *m, uint64_t addr,
+		       const struct vfio_p2p_regions *regions,
+		       struct vfio_p2p_loc *loc)
+{
+	uint32_t index;
+	int ret;
+
+	snprintf(loc->bdf, sizeof(loc->bdf), "%s", regions->bdf);
+	ret = vfio_p2p_decode_vfio(regions, m->pgoff, m->start, addr, &loc->bar,
+				   &loc->bar_offset, &index);
+	if (ret) {
+		loc->bar = -1;
+		return ret;
+	}
+	loc->region = (int)index;
+	loc->map_bar_offset = loc->bar_offset - (addr - m->start);
+	return m->deleted ? -ESTALE : 0;
+}
+
+int vfio_p2p_locate_in_dev(FILE *maps, uint64_t addr,
+			   const struct vfio_p2p_regions *regions,
+			   struct vfio_p2p_loc *loc)
 {
 	struct vfio_p2p_map m;
 	size_t cap = 0;
@@ -155,6 +227,7 @@ int vfio_p2p_locate_in(FILE *maps, uint64_t addr, struct vfio_p2p_loc *loc)
 
 	memset(loc, 0, sizeof(*loc));
 	loc->bar = -1;
+	loc->region = -1;
 
 	while (getline(&line, &cap, maps) >= 0) {
 		if (vfio_p2p_parse_maps_line(line, &m))
@@ -165,7 +238,19 @@ int vfio_p2p_locate_in(FILE *maps, uint64_t addr, struct vfio_p2p_loc *loc)
 		loc->map_start = m.start;
 		loc->map_end = m.end;
 		loc->deleted = m.deleted;
+		loc->file_offset = m.pgoff + (addr - m.start);
 		snprintf(loc->path, sizeof(loc->path), "%s", m.path);
+		if (vfio_p2p_map_is_dev(&m, regions)) {
+			loc->vfio = true;
+			ret = locate_vfio(&m, addr, regions, loc);
+			break;
+		}
+		if (vfio_p2p_map_is_vfio(&m)) {
+			/* Only a holder of that file knows its regions */
+			loc->vfio = true;
+			ret = -ENODEV;
+			break;
+		}
 		if (!vfio_p2p_map_bdf(&m, loc->bdf)) {
 			ret = -ENOENT;
 			break;
@@ -184,7 +269,13 @@ int vfio_p2p_locate_in(FILE *maps, uint64_t addr, struct vfio_p2p_loc *loc)
 	return ret;
 }
 
-int vfio_p2p_locate(pid_t pid, uint64_t addr, struct vfio_p2p_loc *loc)
+int vfio_p2p_locate_in(FILE *maps, uint64_t addr, struct vfio_p2p_loc *loc)
+{
+	return vfio_p2p_locate_in_dev(maps, addr, NULL, loc);
+}
+
+int vfio_p2p_locate_dev(pid_t pid, uint64_t addr, const struct vfio_p2p_regions *regions,
+			struct vfio_p2p_loc *loc)
 {
 	char path[64];
 	FILE *f;
@@ -200,14 +291,21 @@ int vfio_p2p_locate(pid_t pid, uint64_t addr, struct vfio_p2p_loc *loc)
 		ret = errno == ENOENT ? -ESRCH : -errno;
 		memset(loc, 0, sizeof(*loc));
 		loc->bar = -1;
+		loc->region = -1;
 		return ret;
 	}
-	ret = vfio_p2p_locate_in(f, addr, loc);
+	ret = vfio_p2p_locate_in_dev(f, addr, regions, loc);
 	fclose(f);
 	return ret;
 }
 
-int vfio_p2p_where(const void *addr, int *bar, uint64_t *bar_offset)
+int vfio_p2p_locate(pid_t pid, uint64_t addr, struct vfio_p2p_loc *loc)
+{
+	return vfio_p2p_locate_dev(pid, addr, NULL, loc);
+}
+
+int vfio_p2p_where_dev(const void *addr, const struct vfio_p2p_regions *regions,
+		       int *bar, uint64_t *bar_offset)
 {
 	struct vfio_p2p_loc *loc;
 	int ret;
@@ -216,11 +314,16 @@ int vfio_p2p_where(const void *addr, int *bar, uint64_t *bar_offset)
 	loc = malloc(sizeof(*loc));
 	if (!loc)
 		return -ENOMEM;
-	ret = vfio_p2p_locate(0, (uint64_t)(uintptr_t)addr, loc);
+	ret = vfio_p2p_locate_dev(0, (uint64_t)(uintptr_t)addr, regions, loc);
 	if (!ret) {
 		*bar = loc->bar;
 		*bar_offset = loc->bar_offset;
 	}
 	free(loc);
 	return ret;
+}
+
+int vfio_p2p_where(const void *addr, int *bar, uint64_t *bar_offset)
+{
+	return vfio_p2p_where_dev(addr, NULL, bar, bar_offset);
 }

@@ -411,6 +411,23 @@ int raw_p2p_set(int fd, u32 bar, u32 flags, u64 offset, u64 size)
 	return 0;
 }
 
+int raw_p2p_get(int fd, u32 bar, u64 offset,
+		struct vfio_device_feature_p2p_register *get)
+{
+	struct feature_buf buf = {};
+
+	memset(get, 0, sizeof(*get));
+	get->region_index = bar;
+	get->offset = offset;
+	buf.hdr.argsz = sizeof(buf.hdr) + sizeof(*get);
+	buf.hdr.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_P2P_REGISTER;
+	memcpy(buf.hdr.data, get, sizeof(*get));
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, &buf))
+		return -errno;
+	memcpy(get, buf.hdr.data, sizeof(*get));
+	return 0;
+}
+
 int raw_dmabuf(int fd, u32 bar, u64 offset, u64 length)
 {
 	struct {
@@ -435,15 +452,43 @@ int raw_reset(int fd)
 	return ioctl(fd, VFIO_DEVICE_RESET) ? -errno : 0;
 }
 
-bool p2p_drained(struct p2p_dev *d, double timeout)
+/*
+ * Whether a range that overlaps [@offset, @end) is draining: 1, 0, or
+ * -errno of a failed GET
+ */
+static int range_draining(struct p2p_dev *d, u64 offset, u64 end)
 {
 	struct vfio_device_feature_p2p_register get;
+	u64 from = offset;
+	int ret;
+
+	while (from < end) {
+		ret = raw_p2p_get(d->fd, d->bar, from, &get);
+		if (ret)
+			return ret;
+		if (!get.size || get.offset >= end)
+			return 0;
+		if (get.state & VFIO_DEVICE_P2P_STATE_DRAINING)
+			return 1;
+		/* A GET that does not move on would loop */
+		if (get.offset + get.size <= from)
+			return -EPROTO;
+		from = get.offset + get.size;
+	}
+	return 0;
+}
+
+bool p2p_range_drained(struct p2p_dev *d, u64 offset, u64 size, double timeout)
+{
+	u64 end = size ? offset + size : d->bar_size;
 	double t0 = now();
+	int ret;
 
 	do {
-		if (p2p_get(d->fd, d->bar, &get))
+		ret = range_draining(d, offset, end);
+		if (ret < 0)
 			return false;
-		if (!(get.flags & VFIO_DEVICE_P2P_DRAINING))
+		if (!ret)
 			return true;
 		msleep(20);
 	} while (now() - t0 < timeout);
@@ -451,22 +496,46 @@ bool p2p_drained(struct p2p_dev *d, double timeout)
 	return false;
 }
 
+int p2p_unregister_all(struct p2p_dev *d)
+{
+	struct vfio_device_feature_p2p_register get;
+	u64 from = 0;
+	int ret, first = 0;
+
+	for (;;) {
+		ret = raw_p2p_get(d->fd, d->bar, from, &get);
+		if (ret)
+			return first ? first : ret;
+		if (!get.size)
+			return first;
+		if (get.offset + get.size <= from)
+			return first ? first : -EPROTO;
+		if (get.state & VFIO_DEVICE_P2P_STATE_REGISTERED) {
+			ret = raw_p2p_set(d->fd, d->bar, VFIO_DEVICE_P2P_UNREGISTER,
+					  get.offset, get.size);
+			if (ret && !first)
+				first = ret;
+		}
+		from = get.offset + get.size;
+	}
+}
+
 bool p2p_clean(struct p2p_dev *d)
 {
 	struct vfio_device_feature_p2p_register get;
 
-	if (p2p_get(d->fd, d->bar, &get))
+	if (raw_p2p_get(d->fd, d->bar, 0, &get))
 		return false;
-	return !get.flags && !get.offset && !get.size && p2pmem_absent(d->bdf);
+	return !get.state && !get.offset && !get.size && p2pmem_absent(d->bdf);
 }
 
 bool p2p_shows(struct p2p_dev *d, u64 offset, u64 size)
 {
 	struct vfio_device_feature_p2p_register get;
 
-	if (p2p_get(d->fd, d->bar, &get))
+	if (raw_p2p_get(d->fd, d->bar, offset, &get))
 		return false;
-	return get.flags == VFIO_DEVICE_P2P_REGISTERED &&
+	return get.state == VFIO_DEVICE_P2P_STATE_REGISTERED &&
 	       get.offset == offset && get.size == size &&
 	       p2pmem_attr(d->bdf, "size") == (s64)size;
 }

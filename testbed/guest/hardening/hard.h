@@ -90,23 +90,35 @@ unsigned int fail_nth_passed(const struct fail_nth *f);
  * Return 0, a dma-buf fd for the export, or -errno.
  */
 int raw_p2p_set(int fd, u32 bar, u32 flags, u64 offset, u64 size);
+/*
+ * GET from @offset into @get, without the well-formedness asserts of the
+ * selftests' p2p_get_at(): the caller checks what the kernel returned
+ */
+int raw_p2p_get(int fd, u32 bar, u64 offset,
+		struct vfio_device_feature_p2p_register *get);
 int raw_dmabuf(int fd, u32 bar, u64 offset, u64 length);
 int raw_reset(int fd);
 
-#ifndef VFIO_DEVICE_P2P_DRAINING
-#define VFIO_DEVICE_P2P_DRAINING	(1 << 2)
-#endif
-
 /*
- * Wait until GET stops reporting VFIO_DEVICE_P2P_DRAINING for the BAR, that
- * is until the I/O in flight to an ended registration is over.
+ * Wait until GET reports no range that overlaps [@offset, @offset + @size)
+ * as VFIO_DEVICE_P2P_STATE_DRAINING, that is until the I/O in flight to the
+ * ended registrations there is over; @size 0 means to the end of the BAR.
  * Return: false on a time-out (@timeout seconds) or a failed GET.
  */
-bool p2p_drained(struct p2p_dev *d, double timeout);
+bool p2p_range_drained(struct p2p_dev *d, u64 offset, u64 size, double timeout);
 
-/* GET says unregistered and p2pmem is absent or of size 0 */
+/*
+ * Unregister every registered range of the BAR, in the order GET lists
+ * them: 0, or the first -errno of an unregistration or GET
+ */
+int p2p_unregister_all(struct p2p_dev *d);
+
+/* GET reports no range of the BAR, and p2pmem is absent or of size 0 */
 bool p2p_clean(struct p2p_dev *d);
-/* GET names [@offset, @offset + @size) and p2pmem has that size */
+/*
+ * GET from @offset names [@offset, @offset + @size) as registered, and
+ * p2pmem has that size (so it is the only registered range of the device)
+ */
 bool p2p_shows(struct p2p_dev *d, u64 offset, u64 size);
 /* open() p2pmem/allocate: fd or -errno */
 int p2pmem_open(const char *bdf);

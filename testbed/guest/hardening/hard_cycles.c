@@ -213,7 +213,7 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 	t = now();
 	switch (kind) {
 	case K_UNREGISTER:
-		ret = p2p_unregister(d->fd, d->bar);
+		ret = p2p_unregister_at(d->fd, d->bar, off, size);
 		break;
 	case K_RESET:
 		ret = raw_reset(d->fd);
@@ -260,7 +260,7 @@ static void cycle(struct p2p_dev *d, struct stats *st, unsigned long i)
 				  "cycle %lu: register with decode off: %s",
 				  i, errname(-ret));
 			if (!ret)
-				p2p_unregister(d->fd, d->bar);
+				p2p_unregister_at(d->fd, d->bar, off, size);
 		}
 		vfio_pci_cmd_set(d->device, PCI_COMMAND_MEMORY);
 	}

@@ -238,7 +238,7 @@ static bool register_roundtrip(struct p2p_dev *d, u64 offset, u64 size)
 		return false;
 	ok = p2p_shows(d, offset, size) &&
 	     p2pmem_attr(d->bdf, "available") == (s64)size;
-	if (p2p_unregister(d->fd, d->bar))
+	if (p2p_unregister_at(d->fd, d->bar, offset, size))
 		ok = false;
 	return ok && p2p_clean(d);
 }
@@ -262,7 +262,8 @@ static void sweep_register(struct p2p_dev *d, struct sweep *s, u64 offset,
 			s->finished = true;
 			s->final_ok = !ret && p2p_shows(d, offset, want);
 			if (!ret)
-				s->final_ok &= !p2p_unregister(d->fd, d->bar);
+				s->final_ok &= !p2p_unregister_at(d->fd, d->bar,
+								  offset, want);
 			s->final_ok &= p2p_clean(d);
 			break;
 		}
@@ -274,7 +275,8 @@ static void sweep_register(struct p2p_dev *d, struct sweep *s, u64 offset,
 			if (!p2p_shows(d, offset, want) ||
 			    p2pmem_attr(d->bdf, "available") != (s64)want)
 				s->absorbed_bad++;
-			if (p2p_unregister(d->fd, d->bar) || !p2p_clean(d))
+			if (p2p_unregister_at(d->fd, d->bar, offset, want) ||
+			    !p2p_clean(d))
 				s->dirty++;
 			continue;
 		}
@@ -284,13 +286,13 @@ static void sweep_register(struct p2p_dev *d, struct sweep *s, u64 offset,
 			tb_diag("%s: fault %u: %s left state behind",
 				 s->name, n, errname(-ret));
 			s->dirty++;
-			p2p_unregister(d->fd, d->bar);
+			p2p_unregister_all(d);
 		}
 		if (!register_roundtrip(d, offset, want)) {
 			tb_diag("%s: fault %u: the next register failed",
 				 s->name, n);
 			s->after_bad++;
-			p2p_unregister(d->fd, d->bar);
+			p2p_unregister_all(d);
 		}
 	}
 	sweep_kmsg(s, n);
@@ -550,7 +552,7 @@ static bool bar_unregistered(struct p2p_dev *d, u32 bar)
 {
 	struct vfio_device_feature_p2p_register get;
 
-	return !p2p_get(d->fd, bar, &get) && !get.flags && !get.size;
+	return !raw_p2p_get(d->fd, bar, 0, &get) && !get.state && !get.size;
 }
 
 /* The other BAR is registered and its p2pmem files are there */

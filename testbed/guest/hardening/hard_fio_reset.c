@@ -351,7 +351,7 @@ static void cycle(struct p2p_dev *d, struct cycle_stats *st, const char *blk,
 	st->sum_ms += t_reset;
 	if (t_reset > st->max_ms)
 		st->max_ms = t_reset;
-	if (!p2p_drained(d, nvme_io_timeout()) || !p2p_clean(d))
+	if (!p2p_range_drained(d, 0, size, nvme_io_timeout()) || !p2p_clean(d))
 		st->clean_fail++;
 
 	/* Nothing may land in the range now that the drain is over */

@@ -70,7 +70,7 @@ static s64 avail(void)
 /* The whole BAR registered, nothing of it allocated */
 static bool fresh(void)
 {
-	if (!p2p_registered(d.fd, d.bar) && p2p_register(d.fd, d.bar, 0, 0))
+	if (!p2p_shows(&d, 0, d.bar_size) && p2p_register(d.fd, d.bar, 0, 0))
 		return false;
 	return avail() == (s64)d.bar_size;
 }
@@ -95,7 +95,7 @@ static bool pool_whole_within(unsigned int ms)
 
 static bool teardown(void)
 {
-	return !p2p_unregister(d.fd, d.bar) && p2p_clean(&d);
+	return !p2p_unregister_at(d.fd, d.bar, 0, d.bar_size) && p2p_clean(&d);
 }
 
 /*

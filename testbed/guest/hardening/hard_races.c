@@ -4,7 +4,8 @@
  * racing registration against everything else that touches the BAR.
  *
  * Phase 1 (-t, default 20 s): threads that register (the whole BAR or a
- * random granule range), unregister, mmap() the BAR through VFIO, export a
+ * random granule range, so that several ranges of the BAR come and go),
+ * unregister one of them, mmap() the BAR through VFIO, export a
  * DMABUF of it, VFIO_DEVICE_RESET, toggle memory decode, mmap() p2pmem,
  * mmap() the BAR's VFIO_REGION_TYPE_PCI_P2P region through the device fd
  * at a random page and touch it, and GET, each in a loop with short random
@@ -13,17 +14,19 @@
  *    registered, checked from both sides: the holder asks GET while it
  *    holds, and a register that succeeds while the same mapping or DMABUF
  *    was alive from before its call to after it is a violation;
- *  - GET returns a well-formed state: no unknown flags, a registered range
- *    is non-empty, aligned and inside the BAR, an unregistered one is 0;
+ *  - GET lists well-formed ranges: each REGISTERED or DRAINING, non-empty,
+ *    aligned, inside the BAR and ending after the offset asked from, and
+ *    offset, size and state 0 past the last; the granule a power of two;
  *  - a p2pmem mapping placed at a random page of the BAR under test
  *    (PCI_P2PMEM_MMAP_OFFSET; half of the mappings, the others from
  *    anywhere) says, in /proc/self/maps, that it is there, and one from
  *    anywhere does not name a place; accessing either works or raises
  *    SIGBUS;
  *  - a VFIO-fd mapping of the P2P region raises SIGBUS once a teardown
- *    (unregister, reset, decode off) that began after its mmap() returned
- *    has returned: each takes memory_lock for write, under which
- *    registrations end and their mappings are unmapped;
+ *    (an unregister of a range it lies in, a reset, decode off) that began
+ *    after its mmap() returned has returned: each takes memory_lock for
+ *    write, under which registrations end and their mappings are unmapped;
+ *    an unregister ends one range, and the mappings in it only;
  *  - every call returns an error the UAPI lists for the situation.
  * Phase 2 (-c, default half of -t): one thread opens the device, registers
  * the whole BAR and closes the device again, while others map p2pmem, read
@@ -181,38 +184,69 @@ static void pause_ms(unsigned int *seed, unsigned int max)
 		usleep(us);
 }
 
-/* GET must be well formed; returns whether the BAR is registered */
 /*
- * GET is well formed; returns whether the registered range overlaps
- * [@start, @start + @len) (any registration if @len is 0)
+ * Every range GET lists is well formed; returns whether a registered range
+ * overlaps [@start, @start + @len) (any registered range if @len is 0).
+ * The list may change between two GETs: each GET is checked on its own.
  */
 static bool check_get_range(enum op op, u64 start, u64 len)
 {
+	u64 from = 0, n, max = dev.bar_size / P2P_GRANULE;
 	struct vfio_device_feature_p2p_register get;
+	bool hit = false;
 	int ret;
 
-	ret = p2p_get(dev.fd, dev.bar, &get);
-	if (ret) {
-		violation(op, "GET failed: %s", errname(-ret));
-		return false;
-	}
-	if (get.flags & ~(VFIO_DEVICE_P2P_REGISTERED | VFIO_DEVICE_P2P_DRAINING))
-		violation(op, "GET flags 0x%x", get.flags);
-	if (get.flags & VFIO_DEVICE_P2P_REGISTERED) {
-		if (!get.size || get.size % P2P_GRANULE ||
-		    get.offset % P2P_GRANULE ||
-		    get.offset + get.size > dev.bar_size)
-			violation(op, "GET range 0x%llx+0x%llx",
+	for (n = 0; n <= max; n++) {
+		ret = raw_p2p_get(dev.fd, dev.bar, from, &get);
+		if (ret) {
+			violation(op, "GET from 0x%llx failed: %s",
+				  (unsigned long long)from, errname(-ret));
+			return hit;
+		}
+		if (!get.granule || (get.granule & (get.granule - 1)))
+			violation(op, "GET granule 0x%llx",
+				  (unsigned long long)get.granule);
+		if (!get.size) {
+			if (get.offset || get.state)
+				violation(op, "GET from 0x%llx: no range, but offset 0x%llx state 0x%x",
+					  (unsigned long long)from,
+					  (unsigned long long)get.offset, get.state);
+			return hit;
+		}
+		/* REGISTERED or DRAINING, not both, nothing else */
+		if (get.state != VFIO_DEVICE_P2P_STATE_REGISTERED &&
+		    get.state != VFIO_DEVICE_P2P_STATE_DRAINING)
+			violation(op, "GET state 0x%x", get.state);
+		if (get.size % P2P_GRANULE || get.offset % P2P_GRANULE ||
+		    get.offset + get.size > dev.bar_size ||
+		    get.offset + get.size <= from) {
+			violation(op, "GET from 0x%llx: range 0x%llx+0x%llx",
+				  (unsigned long long)from,
 				  (unsigned long long)get.offset,
 				  (unsigned long long)get.size);
-	} else if (get.offset || get.size) {
-		violation(op, "unregistered GET with range 0x%llx+0x%llx",
-			  (unsigned long long)get.offset,
-			  (unsigned long long)get.size);
+			return hit;
+		}
+		if ((get.state & VFIO_DEVICE_P2P_STATE_REGISTERED) &&
+		    (!len || (get.offset < start + len &&
+			      start < get.offset + get.size)))
+			hit = true;
+		from = get.offset + get.size;
 	}
-	if (!(get.flags & VFIO_DEVICE_P2P_REGISTERED))
+	violation(op, "GET listed more than %llu ranges", (unsigned long long)max);
+	return hit;
+}
+
+/*
+ * The first range GET lists from @from on, or from 0 if there is none
+ * there: whether it is registered
+ */
+static bool registered_from(u64 from, struct vfio_device_feature_p2p_register *get)
+{
+	if (raw_p2p_get(dev.fd, dev.bar, from, get))
 		return false;
-	return !len || (get.offset < start + len && start < get.offset + get.size);
+	if (!get->size && from && raw_p2p_get(dev.fd, dev.bar, 0, get))
+		return false;
+	return get->size && get->state == VFIO_DEVICE_P2P_STATE_REGISTERED;
 }
 
 static bool check_get(enum op op)
@@ -259,12 +293,12 @@ static void *registrar(void *arg)
 }
 
 /*
- * Phase 1's teardown calls (unregister, reset, decode off), counted when
- * they begin and when they return.  Each takes memory_lock for write, under
- * which registrations end and their mappings are unmapped: a VFIO-fd
- * mapping of the P2P region made before a teardown began raises SIGBUS once
- * that teardown has returned.  More returned than had begun when a mapping
- * was made means that one of them began after it.
+ * Phase 1's teardown calls that end every range (reset, decode off),
+ * counted when they begin and when they return.  Each takes memory_lock for
+ * write, under which registrations end and their mappings are unmapped: a
+ * VFIO-fd mapping of the P2P region made before a teardown began raises
+ * SIGBUS once that teardown has returned.  More returned than had begun
+ * when a mapping was made means that one of them began after it.
  */
 static volatile u64 td_begun, td_returned;
 static u64 vp_checked, vp_stale;
@@ -279,19 +313,98 @@ static void td_return(void)
 	__atomic_add_fetch(&td_returned, 1, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * The unregistrations of phase 1 that named their range exactly (the
+ * kernel refuses a size that is not the range's), for the VFIO-fd mappings:
+ * one ends the mappings in its range, and no others.  Each has the number
+ * unreg_begun had when it began; the last UNREG_LOG are kept.
+ */
+#define UNREG_LOG	64
+static struct {
+	u64 seq;		/* 0: none */
+	u64 offset, size;
+	bool returned;		/* returned 0: the range is unregistered */
+} unreg_log[UNREG_LOG];
+static u64 unreg_begun;
+static pthread_mutex_t unreg_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static u64 unreg_log_begin(u64 offset, u64 size)
+{
+	u64 seq;
+
+	pthread_mutex_lock(&unreg_lock);
+	seq = ++unreg_begun;
+	unreg_log[seq % UNREG_LOG].seq = seq;
+	unreg_log[seq % UNREG_LOG].offset = offset;
+	unreg_log[seq % UNREG_LOG].size = size;
+	unreg_log[seq % UNREG_LOG].returned = false;
+	pthread_mutex_unlock(&unreg_lock);
+	return seq;
+}
+
+static void unreg_log_return(u64 seq)
+{
+	pthread_mutex_lock(&unreg_lock);
+	if (unreg_log[seq % UNREG_LOG].seq == seq)
+		unreg_log[seq % UNREG_LOG].returned = true;
+	pthread_mutex_unlock(&unreg_lock);
+}
+
+static u64 unreg_log_now(void)
+{
+	u64 seq;
+
+	pthread_mutex_lock(&unreg_lock);
+	seq = unreg_begun;
+	pthread_mutex_unlock(&unreg_lock);
+	return seq;
+}
+
+/*
+ * Whether an unregistration that began after @seq has returned 0 and ended
+ * a range that contains [@offset, @offset + @len)
+ */
+static bool unreg_log_covers(u64 seq, u64 offset, u64 len)
+{
+	bool found = false;
+	int i;
+
+	pthread_mutex_lock(&unreg_lock);
+	for (i = 0; i < UNREG_LOG && !found; i++)
+		found = unreg_log[i].seq > seq && unreg_log[i].returned &&
+			unreg_log[i].offset <= offset &&
+			offset + len <= unreg_log[i].offset + unreg_log[i].size;
+	pthread_mutex_unlock(&unreg_lock);
+	return found;
+}
+
+/*
+ * Unregister one of the registered ranges of the BAR: the first that GET
+ * lists from a random granule on, with its size or 0; sometimes a granule
+ * where none may start, for ENOENT.
+ */
 static void *unregistrar(void *arg)
 {
 	static const int allowed[] = { ENOENT, 0 };
-	unsigned int seed = 2;
+	unsigned int seed = 2, granules = dev.bar_size / P2P_GRANULE;
+	struct vfio_device_feature_p2p_register get;
+	u64 off, size, seq = 0;
 	int ret;
 
 	while (!stop) {
 		pause_ms(&seed, 30);
+		off = rnd(&seed, granules) * P2P_GRANULE;
+		size = 0;
+		if (rnd(&seed, 8) && registered_from(off, &get)) {
+			off = get.offset;
+			size = rnd(&seed, 2) ? get.size : 0;
+		}
 		op_begin(OP_UNREGISTER);
-		td_begin();
-		ret = p2p_unregister(dev.fd, dev.bar);
-		if (!ret || ret == -ENOENT)
-			td_return();
+		if (size)
+			seq = unreg_log_begin(off, size);
+		ret = raw_p2p_set(dev.fd, dev.bar, VFIO_DEVICE_P2P_UNREGISTER, off, size);
+		if (size && !ret)
+			unreg_log_return(seq);
 		op_end(OP_UNREGISTER, ret, allowed);
 	}
 	return NULL;
@@ -488,7 +601,7 @@ static void *vfio_p2p_mapper(void *arg)
 	/* Not in the registered range (EINVAL), or taken (EBUSY) */
 	static const int allowed[] = { EINVAL, EBUSY, 0 };
 	unsigned int seed = 16;
-	u64 at, begun, returned;
+	u64 at, begun, returned, unreg;
 	size_t len, k;
 	bool dead;
 	int err;
@@ -498,9 +611,12 @@ static void *vfio_p2p_mapper(void *arg)
 
 	while (!stop) {
 		len = (1 + rnd(&seed, 16)) * dev.page;
-		/* Mostly inside the registered range, if there is one */
-		if (rnd(&seed, 4) && !p2p_get(dev.fd, dev.bar, &get) &&
-		    (get.flags & VFIO_DEVICE_P2P_REGISTERED) && get.size >= len)
+		/*
+		 * Mostly inside a registered range, if there is one: the first
+		 * that GET lists from a random page on
+		 */
+		at = rnd(&seed, dev.bar_size / dev.page) * dev.page;
+		if (rnd(&seed, 4) && registered_from(at, &get) && get.size >= len)
 			at = get.offset +
 			     rnd(&seed, (get.size - len) / dev.page + 1) * dev.page;
 		else
@@ -510,6 +626,7 @@ static void *vfio_p2p_mapper(void *arg)
 		p = p2p_vfio_mmap_at(&dev, len, at);
 		err = p == MAP_FAILED ? errno : 0;
 		begun = __atomic_load_n(&td_begun, __ATOMIC_SEQ_CST);
+		unreg = unreg_log_now();
 		op_end(OP_VFIO_P2P, -err, allowed);
 		if (p == MAP_FAILED) {
 			pause_ms(&seed, 2);
@@ -525,7 +642,7 @@ static void *vfio_p2p_mapper(void *arg)
 		/* Long enough for the resetter (every 80 ms or so) to come */
 		pause_ms(&seed, 100);
 		returned = __atomic_load_n(&td_returned, __ATOMIC_SEQ_CST);
-		if (returned > begun) {
+		if (returned > begun || unreg_log_covers(unreg, at, len)) {
 			dead = sigbus_on(p, false) && sigbus_on(p + len - 1, true);
 			pthread_mutex_lock(&stats_lock);
 			vp_checked++;
@@ -622,7 +739,7 @@ static void *teardown_loop(void *arg)
 		teardown_t0 = now();
 		__atomic_add_fetch(&teardowns_started, 1, __ATOMIC_SEQ_CST);
 		op_begin(OP_TEARDOWN);
-		ret = p2p_unregister(dev.fd, dev.bar);
+		ret = p2p_unregister_at(dev.fd, dev.bar, 0, P2P_GRANULE);
 		op_end(OP_TEARDOWN, ret, allowed);
 		__atomic_add_fetch(&teardowns_done, 1, __ATOMIC_SEQ_CST);
 	}
@@ -781,7 +898,7 @@ static void *contest_owner(void *arg)
 		op_begin(OP_C_OWNER);
 		switch (kind) {
 		case C_UNREGISTER:
-			ret = p2p_unregister(dev.fd, dev.bar);
+			ret = p2p_unregister_at(dev.fd, dev.bar, off, P2P_GRANULE);
 			break;
 		case C_DECODE:
 			vfio_pci_cmd_clear(dev.device, PCI_COMMAND_MEMORY);
@@ -1223,8 +1340,9 @@ int main(int argc, char *argv[])
 		      (unsigned long long)vp_checked,
 		      (unsigned long long)vp_stale);
 
-	p2p_unregister(dev.fd, dev.bar);
+	/* Phase 1 may leave several ranges registered */
 	vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
+	p2p_unregister_all(&dev);
 	tb_ok(p2p_clean(&dev), "phase 1: the device ends unregistered");
 
 	memset(stats, 0, sizeof(stats));
@@ -1250,7 +1368,7 @@ int main(int argc, char *argv[])
 	       (unsigned long long)reopen_calls,
 	       (unsigned long long)stats[OP_P2PMEM].ok);
 
-	p2p_unregister(dev.fd, dev.bar);
+	p2p_unregister_all(&dev);
 	tb_ok(p2p_clean(&dev), "phase 2: the device ends unregistered");
 
 	memset(stats, 0, sizeof(stats));
@@ -1270,7 +1388,7 @@ int main(int argc, char *argv[])
 	       "phase 3: %llu teardowns racing with p2pmem mmap() unmapped every mapping (%llu stayed mapped %d s into a teardown)",
 	       (unsigned long long)stats[OP_TEARDOWN].calls,
 	       (unsigned long long)escapes, ESCAPE_S);
-	p2p_unregister(dev.fd, dev.bar);
+	p2p_unregister_all(&dev);
 	tb_ok(p2p_clean(&dev), "phase 3: the device ends unregistered");
 
 	if (!region)
@@ -1331,7 +1449,7 @@ int main(int argc, char *argv[])
 	      (unsigned long long)cst.busy,
 	      (unsigned long long)cst.contests);
 	vfio_pci_cmd_set(dev.device, PCI_COMMAND_MEMORY);
-	p2p_unregister(dev.fd, dev.bar);
+	p2p_unregister_all(&dev);
 	final_ok = p2p_clean(&dev) && !p2p_register(dev.fd, dev.bar, 0, 0) &&
 		   p2pmem_attr(dev.bdf, "available") == (s64)dev.bar_size;
 	p2p_unregister(dev.fd, dev.bar);

@@ -512,7 +512,8 @@ int main(int argc, char *argv[])
 		 * may still land (the UAPI says so); the drain does, and GET
 		 * reports it.
 		 */
-		if (!p2p_drained(&d, nvme_io_timeout()) || !p2p_clean(&d))
+		if (!p2p_range_drained(&d, 0, size, nvme_io_timeout()) ||
+		    !p2p_clean(&d))
 			clean_fail++;
 		if (vmap) {
 			if (sigbus_on(vmap, false) &&

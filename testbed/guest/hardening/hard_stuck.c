@@ -19,8 +19,8 @@
  * with a clock, so a revocation that waits for the I/O is a failure, not a
  * hang, and the parent releases the I/O ($CTL release client) either way.
  *
- * While the read is still stuck after the revocation: GET reports
- * VFIO_DEVICE_P2P_DRAINING and not REGISTERED, and registering, a VFIO
+ * While the read is still stuck after the revocation: GET reports the
+ * registered granule as VFIO_DEVICE_P2P_STATE_DRAINING, and registering, a VFIO
  * mmap() and a DMABUF export of the BAR fail with EBUSY (reset, hot-reset,
  * decode-off: memory decode is turned back on first, so that EBUSY is
  * told apart from EIO); a new open of the device fails with EBUSY (close,
@@ -28,7 +28,7 @@
  * completes with the image's bytes, which must be in the BAR (read back
  * through the VFIO region at the buffer's BAR offset, on a reopened device
  * for close and kill), and within DRAIN_S the drain ends: GET reports
- * neither flag (after a reopen that works for close and kill) and the BAR
+ * no range (after a reopen that works for close and kill) and the BAR
  * registers again.  Last, no kernel report (WARN, lockdep, hung task...)
  * while the program ran.
  */
@@ -116,8 +116,14 @@ struct dev_sh {
 
 	/* While the read is stuck */
 	int get_ret;
-	u32 get_flags;
+	u32 get_state;
+	u64 get_offset, get_size;
 	int reg_ret, mmap_ret, dmabuf_ret;
+	/* Another range of the BAR, registered and ended meanwhile */
+	int other_reg_ret, other_get_ret, other_unreg_ret;
+	u32 other_state;
+	u64 other_offset, other_size;
+	double other_unreg_s;
 	int open_ret;
 	char open_step[64];
 
@@ -127,7 +133,7 @@ struct dev_sh {
 	u64 found_at;		/* where the data was found (BAR scan) */
 	int drain_ok;
 	double drain_s;
-	u32 drain_flags;
+	u32 drain_state;
 	int reg2_ret;
 };
 
@@ -514,15 +520,19 @@ static void read_back(struct p2p_dev *d, struct dev_sh *o)
 	free(buf);
 }
 
-/* Wait for the drain to end: GET without DRAINING, within DRAIN_S */
+/*
+ * Wait for the drain of the registered granule to end, within DRAIN_S:
+ * then GET reports no range of the BAR at all
+ */
 static void wait_drain(struct p2p_dev *d, struct dev_sh *o, double t0)
 {
 	struct vfio_device_feature_p2p_register get = {};
 	double left = DRAIN_S - (now() - t0);
 
-	p2p_drained(d, left > 0 ? left : 0);
-	o->drain_ok = !p2p_get(d->fd, d->bar, &get) && !get.flags;
-	o->drain_flags = get.flags;
+	p2p_range_drained(d, 0, P2P_GRANULE, left > 0 ? left : 0);
+	o->drain_ok = !raw_p2p_get(d->fd, d->bar, 0, &get) && !get.state &&
+		      !get.size;
+	o->drain_state = get.state;
 	o->drain_s = now() - t0;
 }
 
@@ -530,7 +540,7 @@ static void register_again(struct p2p_dev *d, struct dev_sh *o)
 {
 	o->reg2_ret = p2p_register(d->fd, d->bar, 0, P2P_GRANULE);
 	if (!o->reg2_ret)
-		p2p_unregister(d->fd, d->bar);
+		p2p_unregister_at(d->fd, d->bar, 0, P2P_GRANULE);
 }
 
 /* While the read is stuck, through the owner's open device */
@@ -540,8 +550,10 @@ static void check_stuck(struct p2p_dev *d, struct dev_sh *o)
 	void *map;
 	int ret;
 
-	o->get_ret = p2p_get(d->fd, d->bar, &get);
-	o->get_flags = get.flags;
+	o->get_ret = raw_p2p_get(d->fd, d->bar, 0, &get);
+	o->get_state = get.state;
+	o->get_offset = get.offset;
+	o->get_size = get.size;
 	/* Not undone if it works: unregistering would wait for the drain */
 	o->reg_ret = p2p_register(d->fd, d->bar, 0, P2P_GRANULE);
 	map = mmap(NULL, d->page, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd,
@@ -553,6 +565,24 @@ static void check_stuck(struct p2p_dev *d, struct dev_sh *o)
 	if (ret >= 0)
 		close(ret);
 	o->dmabuf_ret = ret < 0 ? ret : 0;
+
+	/*
+	 * The next granule is not held up by the draining one: it registers,
+	 * GET lists it after the draining range, and ending it waits for its
+	 * own drain only, which is over at once.
+	 */
+	o->other_reg_ret = p2p_register(d->fd, d->bar, P2P_GRANULE, P2P_GRANULE);
+	if (o->other_reg_ret)
+		return;
+	o->other_get_ret = raw_p2p_get(d->fd, d->bar, o->get_offset + o->get_size,
+				       &get);
+	o->other_state = get.state;
+	o->other_offset = get.offset;
+	o->other_size = get.size;
+	o->other_unreg_s = now();
+	o->other_unreg_ret = p2p_unregister_at(d->fd, d->bar, P2P_GRANULE,
+					       P2P_GRANULE);
+	o->other_unreg_s = now() - o->other_unreg_s;
 }
 
 static void owner(void *arg)
@@ -652,7 +682,7 @@ static void owner(void *arg)
 		set_flag(&o->state, ST_AFTER);
 	}
 out:
-	p2p_unregister(d.fd, d.bar);
+	p2p_unregister_at(d.fd, d.bar, 0, P2P_GRANULE);
 	p2p_dev_close(&d);
 	wait_cmd(&o->cmd, CMD_EXIT);
 	_exit(0);
@@ -834,16 +864,31 @@ static void run_case(enum revoke rv, bool dmabuf)
 		      n, errname(-c->open_ret), c->open_ret ? " at " : "",
 		      c->open_ret ? c->open_step : "");
 	} else {
-		tb_ok(!o->get_ret && (o->get_flags & VFIO_DEVICE_P2P_DRAINING) &&
-		      !(o->get_flags & VFIO_DEVICE_P2P_REGISTERED),
-		      "%s: GET reports DRAINING and not REGISTERED while the read is stuck (%s, flags 0x%x)",
-		      n, errname(-o->get_ret), o->get_flags);
+		tb_ok(!o->get_ret && o->get_state == VFIO_DEVICE_P2P_STATE_DRAINING &&
+		      !o->get_offset && o->get_size == P2P_GRANULE,
+		      "%s: GET reports the registered granule DRAINING and not REGISTERED while the read is stuck (%s, range 0x%llx+0x%llx, state 0x%x)",
+		      n, errname(-o->get_ret), (unsigned long long)o->get_offset,
+		      (unsigned long long)o->get_size, o->get_state);
 		tb_ok(o->reg_ret == -EBUSY,
 		      "%s: registering the BAR again fails with EBUSY while draining (%s)",
 		      n, errname(-o->reg_ret));
 		tb_ok(o->mmap_ret == -EBUSY,
 		      "%s: mmap() of the BAR through the VFIO device fails with EBUSY while draining (%s)",
 		      n, errname(-o->mmap_ret));
+		tb_ok(!o->other_reg_ret,
+		      "%s: the next granule of the BAR registers while the first drains (%s)",
+		      n, errname(-o->other_reg_ret));
+		tb_ok(!o->other_reg_ret && !o->other_get_ret &&
+		      o->other_state == VFIO_DEVICE_P2P_STATE_REGISTERED &&
+		      o->other_offset == P2P_GRANULE && o->other_size == P2P_GRANULE,
+		      "%s: GET from the end of the draining range reports the next granule REGISTERED (%s, range 0x%llx+0x%llx, state 0x%x)",
+		      n, errname(-o->other_get_ret),
+		      (unsigned long long)o->other_offset,
+		      (unsigned long long)o->other_size, o->other_state);
+		tb_ok(!o->other_reg_ret && !o->other_unreg_ret &&
+		      o->other_unreg_s < REVOKE_S,
+		      "%s: unregistering the next granule does not wait for the stuck read (%s, %.2f s, bound %d s)",
+		      n, errname(-o->other_unreg_ret), o->other_unreg_s, REVOKE_S);
 		if (!dmabuf)
 			tb_skip("%s: DMABUF export while draining: no VFIO_DEVICE_FEATURE_DMA_BUF",
 				n);
@@ -918,9 +963,9 @@ release:
 		      v->data_bad < 0 ? "all " : "first bad byte ",
 		      v->data_bad < 0 ? (long)READ_LEN : v->data_bad);
 	tb_ok(v->drain_ok,
-	      "%s: the drain ended within %d s of the read%s: GET reports neither DRAINING nor REGISTERED (flags 0x%x, %.2f s)",
+	      "%s: the drain ended within %d s of the read%s: GET reports no range, neither DRAINING nor REGISTERED (state 0x%x, %.2f s)",
 	      n, DRAIN_S, by_checker ? ", the device opened again" : "",
-	      v->drain_flags, v->drain_s);
+	      v->drain_state, v->drain_s);
 	tb_ok(!v->reg2_ret, "%s: the BAR registers again after the drain (%s)",
 	      n, errname(-v->reg2_ret));
 

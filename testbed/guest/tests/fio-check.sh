@@ -101,7 +101,7 @@ run() {	# run WANT JOBFILE [register]: WANT is pass or fail
 			return
 		fi
 		registered=$((registered + 1))
-		grep -q "^unregistered $bdf BAR $bar in " "$out" && unregistered=$((unregistered + 1))
+		grep -q "^unregistered $bdf BAR $bar range 0x[0-9a-f]*-0x[0-9a-f]* in " "$out" && unregistered=$((unregistered + 1))
 	else
 		fio --output-format=normal "$jobs/$job" > "$out" 2>&1
 		r=$?

@@ -117,6 +117,10 @@ check "probe: BAR $BAR registrable, not registered" \
 	grep -q "^bar $BAR: .*registrable, not registered" "$T/probe1"
 check "probe: a small BAR is named as not registrable" \
 	grep -q "^bar [0-9]: .*not registrable" "$T/probe1"
+check "probe: no BAR has a range, registered or draining" \
+	sh -c '! grep -q "^bar [0-9] range: " "$1"' sh "$T/probe1"
+check "probe: the granule from the kernel (GET)" \
+	grep -q "^granule: *[0-9.]* [KMG]iB (from the kernel: " "$T/probe1"
 grep -q "^privilege: *none needed beyond the VFIO files" "$T/probe1" &&
 	grep -q "^memlock: " "$T/probe1" &&
 	grep -q "^bar $BAR: .*registrable, not registered, all of it charges [0-9.]* [KMG]iB of memlock" "$T/probe1"
@@ -205,8 +209,8 @@ grep -q "^busy_rc 1$" "$T/reg" && grep -q "is allocated already" "$T/reg"
 ok $? "--at where a buffer is already: refused (EBUSY) and explained"
 grep -q "^outside_rc 1$" "$T/reg" && grep -q "does not lie inside one registered range" "$T/reg"
 ok $? "--at beyond the registered range: refused (EINVAL) and explained"
-check "register: unregistered after the command" \
-	grep -q "^unregistered $BDF BAR $BAR in [0-9]*\.[0-9]* ms (measured: the ioctl)$" "$T/reg"
+check "register: unregistered its range after the command" \
+	grep -q "^unregistered $BDF BAR $BAR range 0x0-0x${size:-?} in [0-9]*\.[0-9]* ms (measured: the ioctl)$" "$T/reg"
 
 # 3. exit status of the command passes through
 timeout 120 "$V" register "$BDF" --bar "$BAR" -- sh -c 'exit 42' > "$T/st" 2>&1
@@ -256,7 +260,7 @@ rc=$?
 show "$T/hold"
 ok $rc "register --hold exits 0 on SIGTERM"
 check "--hold unregistered on SIGTERM" \
-	grep -q "^unregistered $BDF BAR $BAR in .* ms (measured: the ioctl)$" "$T/hold"
+	grep -q "^unregistered $BDF BAR $BAR range 0x0-0x[0-9a-f]* in .* ms (measured: the ioctl)$" "$T/hold"
 [ "$(cat "/sys/bus/pci/devices/$BDF/p2pmem/size" 2>/dev/null)" = 0 ]
 ok $? "p2pmem/size is 0 after SIGTERM"
 timeout 120 "$V" probe "$BDF" > "$T/probe4" 2>&1
@@ -321,6 +325,11 @@ st=0
 	--vfio --at "$AT" --verify --pause > "$T/vfio-pause.out" 2>&1 &
 rp=$!
 paused "$T/vfio-pause.out" $rp || st=20
+# where holds the same device file (inherited) and so can tell its regions
+addr=$(sed -n 's/^buffer: \(0x[0-9a-f]*\) .*/\1/p' "$T/vfio-pause.out")
+"$V" where --pid $rp "$addr" > "$T/vfio-where.out" 2>&1 || st=24
+env -u VFIO_P2P_DEVICE_FD "$V" where --pid $rp "$addr" > "$T/vfio-where-nofd.out" 2>&1
+echo "vfio_where_nofd_rc $?"
 # That place is taken, through VFIO and through sysfs (one pool); there is
 # none beyond the registered range
 "$V" read --dev "$BLK" --bytes 1M --vfio --at "$AT" > "$T/vfio-busy.out" 2>&1
@@ -338,8 +347,8 @@ wait $rp || st=21
 # A placed sysfs buffer is verified the same way
 "$V" read --dev "$BLK" --bytes "$N" --engine io_uring --cksum --at "$AT" --verify \
 	> "$T/vfio-sysfs.out" 2>&1 || st=23
-cat "$T/vfio-pause.out" "$T/vfio-busy.out" "$T/vfio-busy2.out" "$T/vfio-outside.out" \
-	"$T/vfio-default.out" "$T/vfio-sysfs.out"
+cat "$T/vfio-pause.out" "$T/vfio-where.out" "$T/vfio-where-nofd.out" "$T/vfio-busy.out" \
+	"$T/vfio-busy2.out" "$T/vfio-outside.out" "$T/vfio-default.out" "$T/vfio-sysfs.out"
 exit $st
 EOF
 timeout 300 "$V" register "$BDF" --bar "$BAR" -- sh "$T/vfio.sh" > "$T/vreg" 2>&1
@@ -356,6 +365,11 @@ check "read --vfio io_uring into p2pmem of $BDF BAR $BAR through VFIO" \
 	grep -q "^read .* into p2pmem of $BDF BAR $BAR through VFIO in .*io_uring" "$T/vreg"
 check "read --vfio --at $AT: the buffer is there, mapped through region ${region:-?}" \
 	grep -q "^buffer: 0x[0-9a-f]* $BDF bar $BAR offset $(printf 0x%x "$AT") (.*, mapped through the VFIO device file: region ${region:-x})$" "$T/vreg"
+check "where --pid under the same register: the --vfio buffer at $AT of BAR $BAR, region ${region:-?}" \
+	grep -q "^0x[0-9a-f]* $BDF bar $BAR offset $(printf 0x%x "$AT") (VFIO device file .*, region ${region:-x})$" "$T/vreg"
+grep -q "^vfio_where_nofd_rc 1$" "$T/vreg" &&
+	grep -q "in a mapping of the VFIO device file .*: only a holder of that file can tell" "$T/vreg"
+ok $? "where without VFIO_P2P_DEVICE_FD: a VFIO mapping only its holder can decode (ENODEV), exit 1"
 check "read --vfio without --at: the buffer is at the start of the registered range" \
 	grep -q "^buffer: 0x[0-9a-f]* $BDF bar $BAR offset 0x0 (.*, mapped through the VFIO device file" "$T/vreg"
 [ "$(grep -c "^cksum: $want$" "$T/vreg")" = 3 ]
@@ -371,7 +385,7 @@ ok $? "--vfio and --at where a VFIO buffer is already: refused (EBUSY, one pool)
 grep -q "^vfio_outside_rc 1$" "$T/vreg" && grep -q "does not lie inside one registered range" "$T/vreg"
 ok $? "--vfio beyond the registered range: refused (EINVAL) and explained"
 check "register -- read --vfio: unregistered after the command" \
-	grep -q "^unregistered $BDF BAR $BAR in [0-9]*\.[0-9]* ms (measured: the ioctl)$" "$T/vreg"
+	grep -q "^unregistered $BDF BAR $BAR range 0x0-0x[0-9a-f]* in [0-9]*\.[0-9]* ms (measured: the ioctl)$" "$T/vreg"
 env -u VFIO_P2P_DEVICE_FD timeout 60 "$V" read --dev "$BLK" --bytes "$N" --vfio --at 0 \
 	--bar "$BAR" > "$T/e7" 2>&1
 [ $? = 1 ] && grep -q "VFIO_P2P_DEVICE_FD is not set" "$T/e7"
@@ -440,7 +454,8 @@ grep -q "^outside_rc 1$" "$T/ureg" &&
 	grep -q "cannot place 1 MiB at offset 0x0 of BAR $BAR of $BDF: 0x0-0xfffff does not lie inside one registered range" "$T/ureg" &&
 	grep -q "The range registered of BAR $BAR is $(printf 0x%x "$roff")-$(printf 0x%x $((roff + rsize - 1)))" "$T/ureg"
 ok $? "uid $UNPRIV: --vfio outside the registered range, inside the BAR: EINVAL from the kernel, explained"
-check "uid $UNPRIV: unregistered after the command" grep -q "^unregistered $BDF BAR $BAR in " "$T/ureg"
+check "uid $UNPRIV: unregistered its range after the command" \
+	grep -q "^unregistered $BDF BAR $BAR range $(printf 0x%x "$roff")-$(printf 0x%x $((roff + rsize - 1))) in " "$T/ureg"
 unpriv $((charge - pg)) "$V" register "$BDF" --bar "$BAR" --offset "$roff" \
 	--size "$rsize" -- sh -c "$who" sh true > "$T/ureg2" 2>&1
 rc=$?

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <linux/vfio.h>
 
 #include "args.h"
@@ -434,6 +435,12 @@ static void test_help(void)
 	has(text, "does not say where", "help of read, without --at");
 	has(text, "(measured", "help of read: the throughput");
 	has(help_text(CMD_WHERE), "ENXIO", "help of where");
+	has(help_text(CMD_WHERE), "VFIO_P2P_DEVICE_FD", "help of where: VFIO mappings");
+	has(help_text(CMD_WHERE), "region 9)", "help of where: VFIO mappings");
+	has(help_text(CMD_WHERE), "ENODEV", "help of where: VFIO mappings");
+	has(help_text(CMD_REGISTER), "granule that the kernel", "help of register: the granule");
+	lacks(help_text(CMD_REGISTER), "must be multiples of 2 MiB", "help of register");
+	has(help_text(CMD_PROBE), "assumed", "help of probe: the granule fallback");
 	has(help_text(CMD_BOUNCE), "(measured", "help of bounce");
 
 	text = version_text();
@@ -441,6 +448,9 @@ static void test_help(void)
 	ok(!strncmp(text, want, strlen(want)), "--version: \"vfio-p2p %s\" first",
 	   VFIO_P2P_VERSION);
 	has(text, "(bar + 1) << 48 | offset", "--version");
+	has(text, "file offset - region offset", "--version: what where decodes");
+	ok(fits_80(text, long_line, sizeof(long_line)), "--version fits in 80 columns%s%s",
+	   *long_line ? ": " : "", long_line);
 
 	usage_error_line(line, sizeof(line), CMD_READ, "read needs --dev BLOCKDEV");
 	ok(!strcmp(line, "read needs --dev BLOCKDEV (see 'vfio-p2p read --help')"),
@@ -707,12 +717,20 @@ static void test_memlock(void)
 	ok(p2p_memlock_charge(0, 4096) == 0, "charge of nothing");
 	ok(p2p_memlock_charge(256ULL << 20, 65536) == 256ULL << 10,
 	   "charge of 256 MiB with 64 KiB pages: 4 pages");
-	ok(p2p_memlock_max_size(64ULL << 10, 4096) == 4ULL << 20,
+	ok(p2p_memlock_max_size(64ULL << 10, 4096, 0) == 4ULL << 20,
 	   "64 KiB of memlock covers 4 MiB");
-	ok(p2p_memlock_max_size((1ULL << 20) - 4096, 4096) == 62ULL << 20,
+	ok(p2p_memlock_max_size((1ULL << 20) - 4096, 4096, 0) == 62ULL << 20,
 	   "1 MiB - 4 KiB covers 62 MiB (2 MiB granules)");
-	ok(p2p_memlock_max_size(4096, 4096) == 0, "one page covers less than a granule");
-	ok(p2p_memlock_max_size(UINT64_MAX, 4096) >= (1ULL << 62), "no limit");
+	ok(p2p_memlock_max_size(4096, 4096, 0) == 0, "one page covers less than a granule");
+	ok(p2p_memlock_max_size(UINT64_MAX, 4096, 0) >= (1ULL << 62), "no limit");
+	ok(p2p_memlock_max_size((1ULL << 20) - 4096, 4096, 2ULL << 20) == 62ULL << 20,
+	   "granule 2 MiB from the kernel: as the fallback");
+	ok(p2p_memlock_max_size((1ULL << 20) - 4096, 4096, 16ULL << 20) == 48ULL << 20,
+	   "1 MiB - 4 KiB covers 48 MiB in 16 MiB granules");
+	ok(p2p_memlock_max_size(64ULL << 10, 4096, 16ULL << 20) == 0,
+	   "64 KiB covers no 16 MiB granule");
+	ok(p2p_memlock_max_size(UINT64_MAX, 4096, 16ULL << 20) % (16ULL << 20) == 0,
+	   "no limit: a multiple of the granule");
 	ok(!memlock_limit(&limit) && limit > 0, "RLIMIT_MEMLOCK of this process: %llu",
 	   (unsigned long long)limit);
 }
@@ -816,6 +834,214 @@ static void test_vfio_lib(const char *root)
 	unlink(path);
 }
 
+/* ---- mappings of the VFIO device file ---- */
+
+/*
+ * The regions of a vfio-pci device as VFIO_DEVICE_GET_REGION_INFO would
+ * give them: BAR 2 (256 MiB) at region 9, BAR 4 (4 MiB) at region 10, the
+ * file being the character device vfio0 (devtmpfs 00:05, inode 777).
+ */
+static void fake_regions(struct vfio_p2p_regions *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->dev_major = 0;
+	t->dev_minor = 5;
+	t->inode = 777;
+	snprintf(t->bdf, sizeof(t->bdf), "0000:03:00.0");
+	t->nr = 2;
+	t->region[0].index = 9;
+	t->region[0].bar = 2;
+	t->region[0].offset = 9ULL << 40;
+	t->region[0].size = 256ULL << 20;
+	t->region[1].index = 10;
+	t->region[1].bar = 4;
+	t->region[1].offset = 10ULL << 40;
+	t->region[1].size = 4ULL << 20;
+}
+
+static int locate_line(const char *maps, uint64_t addr, const struct vfio_p2p_regions *t,
+		       struct vfio_p2p_loc *loc)
+{
+	FILE *f = fmemopen((void *)maps, strlen(maps), "r");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = vfio_p2p_locate_in_dev(f, addr, t, loc);
+	fclose(f);
+	return ret;
+}
+
+#define CDEV_LINE(start, end, pgoff, ino, path)					\
+	start "-" end " rw-s " pgoff " 00:05 " ino "                     " path "\n"
+
+static void test_vfio_decode(void)
+{
+	/* What /proc/self/maps shows for vfio_p2p_vfio_map_at() at BAR 2 2 MiB */
+	static const char cdev[] =
+		CDEV_LINE("7f1200000000", "7f1200100000", "90000200000", "777",
+			  "/dev/vfio/devices/vfio0");
+	struct vfio_p2p_regions t, anon;
+	struct vfio_p2p_loc loc;
+	struct vfio_p2p_map m;
+	char line[512];
+	uint64_t off = 0;
+	uint32_t index = 0;
+	int bar = -1, ret;
+
+	fake_regions(&t);
+	ret = vfio_p2p_decode_vfio(&t, (9ULL << 40) + 0x200000, 0x7f1200000000ULL,
+				   0x7f1200001234ULL, &bar, &off, &index);
+	ok(!ret && bar == 2 && off == 0x201234 && index == 9,
+	   "decode_vfio: region 9 + 2 MiB + 0x1234 is BAR 2 offset 0x201234 (%d, %d 0x%llx)",
+	   ret, bar, (unsigned long long)off);
+	ret = vfio_p2p_decode_vfio(&t, 10ULL << 40, 0x1000, 0x1000 + (4 << 20) - 1, &bar,
+				   &off, NULL);
+	ok(!ret && bar == 4 && off == (4 << 20) - 1,
+	   "decode_vfio: last byte of the region of BAR 4 (%d, %d 0x%llx)", ret, bar,
+	   (unsigned long long)off);
+	ret = vfio_p2p_decode_vfio(&t, (10ULL << 40) + (4 << 20), 0x1000, 0x1000, &bar, &off,
+				   NULL);
+	ok(ret == -ENOENT, "decode_vfio: the end of a region is outside it (%d)", ret);
+	ret = vfio_p2p_decode_vfio(&t, 2ULL << 40, 0x1000, 0x1000, &bar, &off, NULL);
+	ok(ret == -ENOENT, "decode_vfio: the BAR 2 region itself (index 2) is no P2P region");
+	ret = vfio_p2p_decode_vfio(&t, 9ULL << 40, 0x2000, 0x1000, &bar, &off, NULL);
+	ok(ret == -EINVAL, "decode_vfio: an address before the mapping is -EINVAL");
+	ret = vfio_p2p_decode_vfio(&t, UINT64_MAX - 0xfff, 0x1000, 0x3000, &bar, &off, NULL);
+	ok(ret == -EINVAL, "decode_vfio: a file offset that overflows is -EINVAL");
+	t.nr = 0;
+	ret = vfio_p2p_decode_vfio(&t, 9ULL << 40, 0x1000, 0x1000, &bar, &off, NULL);
+	ok(ret == -ENOENT, "decode_vfio: a device without P2P regions: -ENOENT");
+	fake_regions(&t);
+
+	snprintf(line, sizeof(line), "%s", cdev);
+	ok(!vfio_p2p_parse_maps_line(line, &m) && m.pgoff == (9ULL << 40) + 0x200000 &&
+	   vfio_p2p_map_is_vfio(&m) && vfio_p2p_map_is_dev(&m, &t) &&
+	   !vfio_p2p_map_is_dev(&m, NULL), "maps line of /dev/vfio/devices/vfio0: this device");
+	m.path = "/dev/vfio/devices/noiommu-vfio3";
+	ok(vfio_p2p_map_is_vfio(&m), "noiommu-vfio3 is a VFIO device file");
+	m.path = VFIO_P2P_MAPS_ANON_DEVICE;
+	ok(vfio_p2p_map_is_vfio(&m), "anon_inode:[vfio-device] is a VFIO device file");
+	m.path = "/dev/vfio/vfio";
+	ok(!vfio_p2p_map_is_vfio(&m), "/dev/vfio/vfio (the container) is not a device file");
+	m.path = "/dev/vfio/devices/";
+	ok(!vfio_p2p_map_is_vfio(&m), "/dev/vfio/devices/ itself is not a device file");
+	m.path = "/dev/vfio/devices/x/y";
+	ok(!vfio_p2p_map_is_vfio(&m), "a file below /dev/vfio/devices/x is not one");
+	m.path = "anon_inode:[perf_event]";
+	ok(!vfio_p2p_map_is_vfio(&m), "anon_inode:[perf_event] is not one");
+
+	/* The whole way, from a maps line */
+	ret = locate_line(cdev, 0x7f1200001234ULL, &t, &loc);
+	ok(!ret && loc.vfio && loc.bar == 2 && loc.bar_offset == 0x201234 &&
+	   loc.region == 9 && loc.map_bar_offset == 0x200000 &&
+	   loc.file_offset == (9ULL << 40) + 0x201234 &&
+	   !strcmp(loc.bdf, "0000:03:00.0") && !strcmp(loc.path, "/dev/vfio/devices/vfio0"),
+	   "locate_dev: a mapping of the P2P region of BAR 2 (%d, bar %d 0x%llx, region %d)",
+	   ret, loc.bar, (unsigned long long)loc.bar_offset, loc.region);
+	ret = locate_line(cdev, 0x7f1200001234ULL, NULL, &loc);
+	ok(ret == -ENODEV && loc.vfio && loc.bar == -1 && loc.region == -1 &&
+	   loc.file_offset == (9ULL << 40) + 0x201234,
+	   "locate without the regions: -ENODEV, the file offset given (%d)", ret);
+	t.inode = 778;
+	ret = locate_line(cdev, 0x7f1200001234ULL, &t, &loc);
+	ok(ret == -ENODEV && loc.vfio && loc.bar == -1,
+	   "locate_dev, the regions of another device file: -ENODEV (%d)", ret);
+	t.inode = 777;
+	t.dev_minor = 6;
+	ret = locate_line(cdev, 0x7f1200001234ULL, &t, &loc);
+	ok(ret == -ENODEV, "locate_dev, same inode on another file system: -ENODEV (%d)", ret);
+	fake_regions(&t);
+
+	ret = locate_line(CDEV_LINE("7f1200000000", "7f1200001000", "20000000000", "777",
+				    "/dev/vfio/devices/vfio0"), 0x7f1200000000ULL, &t, &loc);
+	ok(ret == -ENOENT && loc.vfio && loc.bar == -1 && loc.region == -1 &&
+	   loc.file_offset == 2ULL << 40,
+	   "locate_dev: an mmap() of the BAR 2 region is not P2P pages: -ENOENT (%d)", ret);
+	ret = locate_line(CDEV_LINE("7f1200000000", "7f1200100000", "a0000300000", "777",
+				    "/dev/vfio/devices/vfio0 (deleted)"),
+			  0x7f1200000010ULL, &t, &loc);
+	ok(ret == -ESTALE && loc.deleted && loc.bar == 4 && loc.bar_offset == 0x300010,
+	   "locate_dev: the device file deleted: -ESTALE, the place still given (%d)", ret);
+	/* A mapping split by munmap(): its file offset moves with its start */
+	ret = locate_line(CDEV_LINE("7f1200080000", "7f1200100000", "90000280000", "777",
+				    "/dev/vfio/devices/vfio0"), 0x7f1200080000ULL, &t, &loc);
+	ok(!ret && loc.bar == 2 && loc.bar_offset == 0x280000,
+	   "locate_dev: the rest of a split mapping (%d, 0x%llx)", ret,
+	   (unsigned long long)loc.bar_offset);
+
+	/* The group interface: one anonymous inode for every device file */
+	memcpy(&anon, &t, sizeof(anon));
+	anon.dev_minor = 0xe;
+	anon.inode = 1055;
+	anon.bdf[0] = '\0';
+	ret = locate_line("7f1200000000-7f1200100000 rw-s 90000000000 00:0e 1055       "
+			  "anon_inode:[vfio-device]\n", 0x7f1200000000ULL, &anon, &loc);
+	ok(!ret && loc.bar == 2 && loc.bar_offset == 0 && !*loc.bdf,
+	   "locate_dev, group interface: anon_inode:[vfio-device] (%d)", ret);
+	ret = locate_line("7f1200000000-7f1200100000 rw-s 90000000000 00:0e 1055       "
+			  "anon_inode:[perf_event]\n", 0x7f1200000000ULL, &anon, &loc);
+	ok(ret == -ENOENT && !loc.vfio,
+	   "locate_dev: another anonymous file of the same inode is not the device (%d)", ret);
+
+	/* p2pmem/allocate mappings decode as before, regions or not */
+	ret = locate_line("7f12c4a00000-7f12c4c00000 rw-s 0003000000200000 00:15 12345  "
+			  P2P_PATH "\n", 0x7f12c4a00010ULL, &t, &loc);
+	ok(!ret && !loc.vfio && loc.bar == 2 && loc.bar_offset == 0x200010 &&
+	   !strcmp(loc.bdf, "0000:03:00.0"), "locate_dev: a placed p2pmem mapping (%d)", ret);
+	ret = locate_line("7f12c5100000-7f12c5500000 rw-s 00000000 00:15 12345  "
+			  P2P_PATH "\n", 0x7f12c5100000ULL, &t, &loc);
+	ok(ret == -ENXIO && !loc.vfio, "locate_dev: p2pmem from anywhere is still -ENXIO");
+}
+
+/*
+ * The real /proc/self/maps: a regular file stands in for a VFIO character
+ * device (the regions name its st_dev and st_ino), mapped at the offset of
+ * a fake region of BAR 2 plus 2 MiB.  Nothing is touched.
+ */
+static void test_vfio_where_self(const char *root)
+{
+	struct vfio_p2p_regions t;
+	char path[PATH_MAX + 32];
+	uint64_t off = 0;
+	int fd, bar = -1, ret;
+	struct stat st;
+	void *p;
+
+	snprintf(path, sizeof(path), "%s/fake-vfio-device", root);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	if (!ok(fd >= 0 && !fstat(fd, &st), "create %s", path))
+		return;
+	fake_regions(&t);
+	t.dev_major = major(st.st_dev);
+	t.dev_minor = minor(st.st_dev);
+	t.inode = st.st_ino;
+	t.region[0].offset = 1ULL << 30;
+	p = mmap(NULL, 1 << 20, PROT_READ, MAP_SHARED, fd, (off_t)(t.region[0].offset + (2 << 20)));
+	if (!ok(p != MAP_FAILED, "map the stand-in at its region + 2 MiB")) {
+		close(fd);
+		return;
+	}
+	ret = vfio_p2p_where_dev((char *)p + 0x1234, &t, &bar, &off);
+	ok(!ret && bar == 2 && off == 0x201234,
+	   "vfio_p2p_where_dev on this process: %d, bar %d offset 0x%llx", ret, bar,
+	   (unsigned long long)off);
+	ret = vfio_p2p_where((char *)p + 0x1234, &bar, &off);
+	ok(ret == -ENOENT, "vfio_p2p_where without the regions: not p2pmem (%d)", ret);
+	ret = vfio_p2p_where_dev(&bar, &t, &bar, &off);
+	ok(ret == -ENOENT, "vfio_p2p_where_dev on the stack: -ENOENT (%d)", ret);
+
+	ret = vfio_p2p_vfio_regions(fd, &t);
+	ok(ret == -ENOTTY, "vfio_p2p_vfio_regions of a regular file: -ENOTTY (%d)", ret);
+	ret = vfio_p2p_vfio_regions(-1, &t);
+	ok(ret == -EBADF, "vfio_p2p_vfio_regions of fd -1: -EBADF (%d)", ret);
+	ret = vfio_p2p_vfio_where(fd, p, &bar, &off);
+	ok(ret == -ENOTTY, "vfio_p2p_vfio_where with a regular file: -ENOTTY (%d)", ret);
+	munmap(p, 1 << 20);
+	close(fd);
+	unlink(path);
+}
+
 /* ---- BARs ---- */
 
 static const char resource_text[] =
@@ -845,35 +1071,61 @@ static void test_bars(void)
 	   "kind of BAR 2: %s", kind);
 	ok(!strcmp(pci_bar_kind(&b[1], kind, sizeof(kind)), "I/O port"), "kind of BAR 1: %s", kind);
 
-	r = pci_bar_unregistrable(&b[0]);
+	r = pci_bar_unregistrable(&b[0], 0, why, sizeof(why));
 	ok(r && strstr(r, "smaller than 2 MiB"), "BAR 0 too small: %s", r ? r : "(null)");
-	r = pci_bar_unregistrable(&b[1]);
+	r = pci_bar_unregistrable(&b[1], 0, why, sizeof(why));
 	ok(r && strstr(r, "I/O port"), "BAR 1 is I/O: %s", r ? r : "(null)");
-	ok(!pci_bar_unregistrable(&b[2]), "BAR 2 registrable");
-	r = pci_bar_unregistrable(&b[3]);
+	ok(!pci_bar_unregistrable(&b[2], 0, why, sizeof(why)), "BAR 2 registrable");
+	r = pci_bar_unregistrable(&b[3], 0, why, sizeof(why));
 	ok(r && strstr(r, "not implemented"), "BAR 3 not implemented");
-	r = pci_bar_unregistrable(&b[4]);
+	r = pci_bar_unregistrable(&b[4], 0, why, sizeof(why));
 	ok(r && strstr(r, "not a multiple of 2 MiB"), "BAR 4 misaligned: %s", r ? r : "(null)");
 
-	ok(!pci_range_invalid(&b[2], 0, 0, why, sizeof(why)), "whole BAR 2");
-	ok(!pci_range_invalid(&b[2], 2 << 20, 4 << 20, why, sizeof(why)), "BAR 2 2M+4M");
-	ok(!pci_range_invalid(&b[2], 254 << 20, 0, why, sizeof(why)), "last 2 MiB of BAR 2");
-	r = pci_range_invalid(&b[2], 0x123, 0, why, sizeof(why));
+	ok(!pci_range_invalid(&b[2], 0, 0, 0, why, sizeof(why)), "whole BAR 2");
+	ok(!pci_range_invalid(&b[2], 2 << 20, 4 << 20, 0, why, sizeof(why)), "BAR 2 2M+4M");
+	ok(!pci_range_invalid(&b[2], 254 << 20, 0, 0, why, sizeof(why)), "last 2 MiB of BAR 2");
+	r = pci_range_invalid(&b[2], 0x123, 0, 0, why, sizeof(why));
 	ok(r && strstr(r, "page size"), "offset 0x123: %s", r ? r : "(null)");
-	r = pci_range_invalid(&b[2], 1 << 20, 0, why, sizeof(why));
+	r = pci_range_invalid(&b[2], 1 << 20, 0, 0, why, sizeof(why));
 	ok(r && strstr(r, "not a multiple of 2 MiB") && strstr(r, "0x800100000"),
 	   "offset 1 MiB: %s", r ? r : "(null)");
-	r = pci_range_invalid(&b[2], 0, 3 << 20, why, sizeof(why));
+	r = pci_range_invalid(&b[2], 0, 3 << 20, 0, why, sizeof(why));
 	ok(r && strstr(r, "--size 3 MiB is not a multiple of 2 MiB"), "size 3 MiB: %s",
 	   r ? r : "(null)");
-	r = pci_range_invalid(&b[2], 256 << 20, 0, why, sizeof(why));
+	r = pci_range_invalid(&b[2], 256 << 20, 0, 0, why, sizeof(why));
 	ok(r && strstr(r, "beyond the end"), "offset at the end: %s", r ? r : "(null)");
-	r = pci_range_invalid(&b[2], 128 << 20, 256 << 20, why, sizeof(why));
+	r = pci_range_invalid(&b[2], 128 << 20, 256 << 20, 0, why, sizeof(why));
 	ok(r && strstr(r, "ends beyond"), "range past the end: %s", r ? r : "(null)");
-	r = pci_range_invalid(&b[2], 2 << 20, ~0ULL - 4095, why, sizeof(why));
+	r = pci_range_invalid(&b[2], 2 << 20, ~0ULL - 4095, 0, why, sizeof(why));
 	ok(r && strstr(r, "ends beyond"), "overflowing range: %s", r ? r : "(null)");
-	r = pci_range_invalid(&b[1], 0, 0, why, sizeof(why));
+	r = pci_range_invalid(&b[1], 0, 0, 0, why, sizeof(why));
 	ok(r && strstr(r, "BAR 1 cannot be registered"), "range in I/O BAR: %s", r ? r : "(null)");
+
+	/* The granule from the kernel, once the device is open */
+	r = pci_bar_unregistrable(&b[0], 0, why, sizeof(why));
+	ok(r && strstr(r, "assumed"), "granule not known: the fallback says it is assumed: %s",
+	   r ? r : "(null)");
+	r = pci_bar_unregistrable(&b[0], 2 << 20, why, sizeof(why));
+	ok(r && strstr(r, "smaller than 2 MiB,") && !strstr(r, "assumed"),
+	   "granule 2 MiB from the kernel: not assumed: %s", r ? r : "(null)");
+	r = pci_bar_unregistrable(&b[2], 512ULL << 20, why, sizeof(why));
+	ok(r && strstr(r, "smaller than 512 MiB"), "BAR 2 below a 512 MiB granule: %s",
+	   r ? r : "(null)");
+	r = pci_bar_unregistrable(&b[4], 16ULL << 20, why, sizeof(why));
+	ok(r && strstr(r, "smaller than 16 MiB"), "BAR 4 below a 16 MiB granule: %s",
+	   r ? r : "(null)");
+	ok(!pci_bar_unregistrable(&b[4], 1 << 20, why, sizeof(why)),
+	   "BAR 4 (4 MiB, 1 MiB aligned) registrable with a 1 MiB granule");
+	ok(!pci_range_invalid(&b[4], 1 << 20, 1 << 20, 1 << 20, why, sizeof(why)),
+	   "BAR 4 1M+1M with a 1 MiB granule");
+	r = pci_range_invalid(&b[2], 2 << 20, 16 << 20, 16ULL << 20, why, sizeof(why));
+	ok(r && strstr(r, "not a multiple of 16 MiB;") && strstr(r, "0x800200000"),
+	   "offset 2 MiB with a 16 MiB granule: %s", r ? r : "(null)");
+	r = pci_range_invalid(&b[2], 16 << 20, 8 << 20, 16ULL << 20, why, sizeof(why));
+	ok(r && strstr(r, "--size 8 MiB is not a multiple of 16 MiB;"),
+	   "size 8 MiB with a 16 MiB granule: %s", r ? r : "(null)");
+	ok(!pci_range_invalid(&b[2], 16 << 20, 32 << 20, 16ULL << 20, why, sizeof(why)),
+	   "BAR 2 16M+32M with a 16 MiB granule");
 
 	ok(pci_parse_resource("0x0 0x0\n", b) == -EINVAL, "short line rejected");
 	ok(pci_parse_resource("0x0 0x0 0x0\n0x0 0x0 0x0\n", b) == -EINVAL,
@@ -1086,17 +1338,36 @@ static void test_messages(void)
 	feature_msg(OP_REGISTER, EBUSY, &c, text, sizeof(text));
 	has(text, "mmap()ed through the VFIO device file", "EBUSY");
 	has(text, "DMABUF", "EBUSY");
+	has(text, "still draining", "EBUSY: or an ended registration");
+	has(text, "range 0x0-0xfffffff of BAR 2", "EBUSY: the range, the whole BAR by default");
 
 	feature_msg(OP_REGISTER, EIO, &c, text, sizeof(text));
 	has(text, "memory decode is off", "EIO");
 	has(text, "low power", "EIO");
 
+	c.offset = 2 << 20;
+	c.size = 4 << 20;
 	feature_msg(OP_REGISTER, EEXIST, &c, text, sizeof(text));
-	has(text, "already registered", "EEXIST");
+	has(text, "range 0x200000-0x5fffff of BAR 2 of 0000:04:00.0 overlaps a range that is "
+		  "already registered", "EEXIST: names the range");
+	has(text, "several registrations", "EEXIST: a BAR can have several");
+	lacks(text, "one registration at a time", "EEXIST");
 
 	feature_msg(OP_UNREGISTER, ENOENT, &c, text, sizeof(text));
-	has(text, "no longer registered", "ENOENT");
+	has(text, "range 0x200000-0x5fffff of BAR 2 of 0000:04:00.0 was no longer registered",
+	    "ENOENT: names the range");
 	has(text, "reset", "ENOENT");
+
+	/* Without the BAR's size, a range to its end */
+	c.size = 0;
+	c.b = NULL;
+	feature_msg(OP_UNREGISTER, ENOENT, &c, text, sizeof(text));
+	has(text, "range 0x200000 to the end of BAR 2", "ENOENT: a range to the end");
+	/* Not the errors of another operation */
+	feature_msg(OP_REGISTER, ENOENT, &c, text, sizeof(text));
+	has(text, "P2P registration of BAR 2 of 0000:04:00.0 failed", "ENOENT of a register");
+	c.offset = 0;
+	c.b = &b[2];
 
 	c.bar = 1;
 	c.b = &b[1];
@@ -1120,6 +1391,35 @@ static void test_messages(void)
 	c.offset = 1 << 20;
 	feature_msg(OP_REGISTER, EINVAL, &c, text, sizeof(text));
 	has(text, "not a multiple of 2 MiB", "EINVAL with a 1 MiB offset");
+	has(text, "assumed", "EINVAL, granule not known");
+	c.granule = 16 << 20;
+	c.offset = 2 << 20;
+	feature_msg(OP_REGISTER, EINVAL, &c, text, sizeof(text));
+	has(text, "not a multiple of 16 MiB;", "EINVAL with the granule from the kernel");
+	lacks(text, "assumed", "EINVAL with the granule from the kernel");
+	c.b = NULL;
+	feature_msg(OP_REGISTER, EINVAL, &c, text, sizeof(text));
+	has(text, "multiples of the granule, 16 MiB.", "EINVAL without the BAR: the granule");
+	c.b = &b[2];
+	c.bar = 0;
+	c.b = &b[0];
+	feature_msg(OP_REGISTER, EOPNOTSUPP, &c, text, sizeof(text));
+	has(text, "smaller than 16 MiB", "EOPNOTSUPP of a 4 KiB BAR, 16 MiB granule");
+	c.bar = 2;
+	c.b = &b[2];
+	feature_msg(OP_REGISTER, EOPNOTSUPP, &c, text, sizeof(text));
+	has(text, "memory BAR of at least 16 MiB", "EOPNOTSUPP on a good BAR, 16 MiB granule");
+	c.offset = 0;
+	c.size = 64 << 20;
+	c.memlock_known = true;
+	c.memlock = 64 << 10;
+	feature_msg(OP_REGISTER, ENOMEM, &c, text, sizeof(text));
+	has(text, "less than the charge of the smallest range, one granule (256 KiB)",
+	    "ENOMEM: 64 KiB covers no 16 MiB granule");
+	c.memlock_known = false;
+	c.memlock = 0;
+	c.granule = 0;
+	c.size = 0;
 
 	c.offset = 0;
 	c.size = 64 << 20;
@@ -1269,6 +1569,7 @@ int main(void)
 	test_help();
 	test_maps_lines();
 	test_locate_in();
+	test_vfio_decode();
 	test_bars();
 
 	snprintf(root, sizeof(root), "%s/vfio p2p unit.XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1282,6 +1583,7 @@ int main(void)
 		test_messages();
 		test_where_self(root);
 		test_vfio_lib(root);
+		test_vfio_where_self(root);
 		rm_tree(root);
 	}
 
