@@ -681,4 +681,8 @@ echo
 grep -E '^  FAILED' "$log"
 [ $rc = 0 ] || result fail "bench: writing the report failed"
 echo "bench: $out/report.md"
+# README quotes the report of the default run, never another one
+if [ $rc = 0 ] && [ -z "${BENCH_PLAN:-}" ] && [ "$out" = "$TOP/bench" ]; then
+	"$TESTBED/bench-readme.sh" || result fail "bench: README.md not updated from the report"
+fi
 results_summary

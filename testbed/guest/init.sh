@@ -34,15 +34,8 @@ RESULTS_DIR=$R
 . "$G/../splat.sh"
 set +a
 export SPLAT_RE ALLOC_FAIL_RE FAULTS_BEGIN FAULTS_END
-if [ -f "$G/lib.sh" ]; then
-	. "$G/lib.sh"
-fi
-if type tb_find_devices >/dev/null 2>&1; then
-	tb_find_devices > $R/devices
-else
-	. "$G/devices.sh"
-	guest_find_devices > $R/devices
-fi
+. "$G/lib.sh"
+tb_find_devices > $R/devices
 set -a
 . $R/devices
 set +a

@@ -22,6 +22,8 @@ const char *const command_env[NR_ENV] = {
 	[ENV_DEVICE_FD] = "VFIO_P2P_DEVICE_FD",
 	[ENV_REGION_INDEX] = "VFIO_P2P_REGION_INDEX",
 	[ENV_REGION_OFFSET] = "VFIO_P2P_REGION_OFFSET",
+	[ENV_MMAP_FILE] = "VFIO_P2P_MMAP_FILE",
+	[ENV_MMAP_AT] = "VFIO_P2P_MMAP_AT",
 };
 
 static const char main_help[] =
@@ -39,7 +41,8 @@ static const char main_help[] =
 "  register BDF --bar N  register a range of BAR N, then --hold, or run\n"
 "                        -- COMMAND (VFIO_P2P_* in its environment, see\n"
 "                        'vfio-p2p register --help') and unregister when it\n"
-"                        exits\n"
+"                        exits; --preload puts the buffers a program maps\n"
+"                        from a file (fio mem=mmapshared) in the BAR\n"
 "  where ADDR...         device, BAR and offset in the BAR of placed p2pmem\n"
 "                        buffers of a process\n"
 "  read --dev BLOCKDEV   O_DIRECT read of BLOCKDEV into p2pmem (--at places\n"
@@ -77,6 +80,8 @@ static const char probe_help[] =
 static const char register_help[] =
 "usage: vfio-p2p register BDF --bar N [--offset X] [--size Y] --hold\n"
 "       vfio-p2p register BDF --bar N [--offset X] [--size Y] -- COMMAND [ARG...]\n"
+"       vfio-p2p register BDF --bar N [--offset X] [--size Y] --preload\n"
+"                [--at OFFSET] -- COMMAND [ARG...]\n"
 "\n"
 "Registers Y bytes from offset X of memory BAR N of BDF (bound to vfio-pci)\n"
 "as P2P memory: default the whole BAR, --size 0 to its end; X, Y and the\n"
@@ -91,6 +96,21 @@ static const char register_help[] =
 "  -- COMMAND    runs COMMAND, forwarding SIGINT, SIGTERM, SIGHUP, SIGQUIT,\n"
 "                unregisters when it exits and exits with its status (128 +\n"
 "                signal if it was killed, 127 if it could not be run)\n"
+"  --preload     runs COMMAND with libvfio-p2p-preload.so (next to vfio-p2p,\n"
+"                or $VFIO_P2P_PRELOAD) in front of LD_PRELOAD: a shared mmap()\n"
+"                at offset 0 of the empty file $VFIO_P2P_MMAP_FILE maps the\n"
+"                P2P pages through the VFIO device file instead, from BAR\n"
+"                offset --at OFFSET (default: the start of the range) on, each\n"
+"                buffer after the one before, ENOMEM past the range's end;\n"
+"                VFIO_P2P_PRELOAD_VERBOSE=1 prints where each one went\n"
+"\n"
+"fio, two ways (fio-jobs/ of the source tree):\n"
+"  register BDF --bar 2 -- sh -c 'P2PMEM=$VFIO_P2P_ALLOCATE fio JOB'\n"
+"      JOB has mem=mmapshared:${P2PMEM}: p2pmem/allocate of sysfs, buffers\n"
+"      from anywhere in the range; needs root, or access to that file\n"
+"  register BDF --bar 2 --preload -- fio JOB\n"
+"      JOB has mem=mmapshared:${VFIO_P2P_MMAP_FILE}: through the VFIO device\n"
+"      file, from --at on; no root, no sysfs file\n"
 "\n"
 "Unregistering ends the range at offset X and no other (a BAR can have\n"
 "several registered ranges that do not overlap; EEXIST for one that does),\n"
@@ -120,7 +140,11 @@ static const char register_help[] =
 "  VFIO_P2P_REGION_OFFSET offset of that region in the device file: a shared\n"
 "                         mmap() of the fd at it + X maps the P2P pages at\n"
 "                         offset X of the BAR (both unset if the kernel has\n"
-"                         no such region)\n";
+"                         no such region)\n"
+"with --preload, also (and libvfio-p2p-preload.so first in LD_PRELOAD):\n"
+"  VFIO_P2P_MMAP_FILE     the placeholder file to map: an empty regular file\n"
+"                         in $TMPDIR (default /tmp), removed afterwards\n"
+"  VFIO_P2P_MMAP_AT       BAR offset of the first buffer (--at), bytes\n";
 
 static const char where_help[] =
 "usage: vfio-p2p where [--pid PID] ADDR...\n"
@@ -419,6 +443,8 @@ static int parse_common(int argc, char **argv, int *i, struct p2p_opts *o,
 		o->vfio = true;
 	else if (!strcmp(argv[*i], "--verify"))
 		o->verify = true;
+	else if (!strcmp(argv[*i], "--preload"))
+		o->preload = true;
 	else
 		return 0;
 	return 1;
@@ -427,7 +453,9 @@ static int parse_common(int argc, char **argv, int *i, struct p2p_opts *o,
 /* Which options each command takes */
 static bool allowed(enum p2p_cmd cmd, const char *arg)
 {
-	static const char *const reg[] = { "--bar", "--offset", "--size", "--hold" };
+	static const char *const reg[] = {
+		"--bar", "--offset", "--size", "--hold", "--preload", "--at",
+	};
 	static const char *const where[] = { "--pid" };
 	static const char *const rd[] = {
 		"--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
@@ -484,6 +512,11 @@ static int check_cmd(struct p2p_opts *o, bool have_bdf, char *err, size_t len)
 			return fail(err, len, "register takes --hold or -- COMMAND, not both");
 		if (!o->hold && !o->command)
 			return fail(err, len, "register needs --hold or -- COMMAND");
+		if (o->preload && !o->command)
+			return fail(err, len, "register --preload needs -- COMMAND (the "
+					      "program to preload)");
+		if (o->place && !o->preload)
+			return fail(err, len, "register: --at OFFSET goes with --preload");
 		break;
 	case CMD_WHERE:
 		if (!o->naddrs)

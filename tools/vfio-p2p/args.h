@@ -13,7 +13,7 @@
 #include "pci.h"
 
 /* Bumped when the command line, the output or what it decodes changes */
-#define VFIO_P2P_VERSION	"0.6"
+#define VFIO_P2P_VERSION	"0.7"
 
 enum p2p_cmd {
 	CMD_HELP,	/* help_for says of which command */
@@ -48,6 +48,11 @@ struct p2p_opts {
 	uint64_t size;		/* 0: to the end of the BAR */
 	bool hold;
 	char **command;		/* NULL-terminated, points into argv */
+	/*
+	 * register --preload: COMMAND runs with libvfio-p2p-preload.so, its
+	 * buffers from BAR offset @at (with @place; else the range's start)
+	 */
+	bool preload;
 
 	/* where */
 	pid_t pid;		/* 0: self */
@@ -66,7 +71,7 @@ struct p2p_opts {
 	bool cksum;
 	bool pause;
 	bool place;		/* read --at: the buffer at @at of BAR @bar */
-	uint64_t at;
+	uint64_t at;		/* read --at, register --preload --at */
 	bool vfio;		/* read --vfio: mapped through $VFIO_P2P_DEVICE_FD */
 	bool verify;		/* read --verify: read the BAR back through VFIO */
 };
@@ -104,6 +109,8 @@ enum p2p_env {
 	ENV_DEVICE_FD,
 	ENV_REGION_INDEX,
 	ENV_REGION_OFFSET,
+	ENV_MMAP_FILE,		/* --preload only */
+	ENV_MMAP_AT,		/* --preload only */
 	NR_ENV
 };
 extern const char *const command_env[NR_ENV];

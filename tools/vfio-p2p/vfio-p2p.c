@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "reader.h"
 #include "util.h"
 #include "vfio.h"
+#include "vfio_p2p_preload.h"
 #include "vfio_p2p_vfio.h"
 #include "vfio_p2p_where.h"
 
@@ -376,15 +379,120 @@ static void set_env_num(const char *name, unsigned long long v)
 	setenv(name, buf, 1);
 }
 
+/* register --preload: the interposer, and what it redirects */
+struct preload {
+	char so[PATH_MAX];	/* libvfio-p2p-preload.so */
+	char file[PATH_MAX];	/* the placeholder, VFIO_P2P_MMAP_FILE */
+	uint64_t at;		/* VFIO_P2P_MMAP_AT */
+};
+
+/*
+ * The interposer: $VFIO_P2P_PRELOAD, or libvfio-p2p-preload.so next to this
+ * program, as an absolute path that LD_PRELOAD can hold.  Says what is
+ * wrong; 0 or -errno.
+ */
+static int preload_find(char *so, size_t len)
+{
+	const char *env = getenv(VFIO_P2P_PRELOAD_ENV);
+	char exe[PATH_MAX], path[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(path, sizeof(path), "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n < 0) {
+			int err = errno;
+
+			msg("--preload: cannot find this program (/proc/self/exe): %s; set %s "
+			    "to the path of %s", strerror(err), VFIO_P2P_PRELOAD_ENV,
+			    VFIO_P2P_PRELOAD_SO);
+			return -err;
+		}
+		exe[n] = '\0';
+		snprintf(path, sizeof(path), "%s/%s", dirname(exe), VFIO_P2P_PRELOAD_SO);
+	}
+	if (!realpath(path, exe) || access(exe, R_OK)) {
+		int err = errno;
+
+		msg("--preload: cannot read %s: %s (build it with 'make -C tools/vfio-p2p', "
+		    "it goes next to vfio-p2p; or set %s)", path, strerror(err),
+		    VFIO_P2P_PRELOAD_ENV);
+		return -err;
+	}
+	if (strpbrk(exe, ": ")) {
+		msg("--preload: %s: LD_PRELOAD cannot hold a path with ':' or ' '", exe);
+		return -EINVAL;
+	}
+	if (strlen(exe) >= len)
+		return -ENAMETOOLONG;
+	strcpy(so, exe);
+	return 0;
+}
+
+/*
+ * The place of the first buffer, --at or the range's start, inside the
+ * range registered, and the placeholder file; says what is wrong.
+ * 0 or -errno.
+ */
+static int preload_prepare(const struct p2p_opts *o, const struct p2p_reg *r,
+			   bool have_region, struct preload *pl)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	if (!have_region) {
+		msg("--preload maps through the page-backed region of BAR %d in the VFIO "
+		    "device file (VFIO_REGION_TYPE_PCI_P2P), and the running kernel has "
+		    "none: use the sysfs way, mem=mmapshared:$VFIO_P2P_ALLOCATE", o->bar);
+		return -ENOENT;
+	}
+	pl->at = o->place ? o->at : r->offset;
+	if (pl->at < r->offset || pl->at - r->offset >= r->size) {
+		msg("--at 0x%llx is outside the range registered, BAR %d 0x%llx-0x%llx",
+		    (unsigned long long)pl->at, o->bar, (unsigned long long)r->offset,
+		    (unsigned long long)(r->offset + r->size - 1));
+		return -EINVAL;
+	}
+	snprintf(pl->file, sizeof(pl->file), "%s/vfio-p2p-mmap.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(pl->file);
+	if (fd < 0) {
+		int err = errno;
+
+		msg("--preload: cannot create the placeholder file %s: %s (set TMPDIR to a "
+		    "writable directory)", pl->file, strerror(err));
+		pl->file[0] = '\0';
+		return -err;
+	}
+	close(fd);
+	return 0;
+}
+
+/* LD_PRELOAD=SO, followed by what it was */
+static void preload_env(const struct preload *pl)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char buf[2 * PATH_MAX];
+
+	setenv(command_env[ENV_MMAP_FILE], pl->file, 1);
+	set_env_num(command_env[ENV_MMAP_AT], pl->at);
+	snprintf(buf, sizeof(buf), "%s%s%s", pl->so, old && *old ? ":" : "",
+		 old ? old : "");
+	setenv("LD_PRELOAD", buf, 1);
+}
+
 /*
  * Run the command with the VFIO device file of @dev inherited; @pr is the
- * page-backed region of the BAR, NULL if the kernel has none.  Returns its
- * exit status in the shell's way.
+ * page-backed region of the BAR, NULL if the kernel has none; @pl what
+ * --preload sets up, NULL without it.  Returns its exit status in the
+ * shell's way.
  */
 static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
 		       const sigset_t *waitset, const char *allocate,
 		       const struct p2p_reg *r, uint64_t register_ns,
-		       const struct vfio_dev *dev, const struct vfio_p2p_vfio_region *pr)
+		       const struct vfio_dev *dev, const struct vfio_p2p_vfio_region *pr,
+		       const struct preload *pl)
 {
 	int status, sig;
 	siginfo_t si;
@@ -420,6 +528,12 @@ static int run_command(const struct p2p_opts *o, const sigset_t *oldmask,
 			/* Not those of an outer register */
 			unsetenv(command_env[ENV_REGION_INDEX]);
 			unsetenv(command_env[ENV_REGION_OFFSET]);
+		}
+		if (pl) {
+			preload_env(pl);
+		} else {
+			unsetenv(command_env[ENV_MMAP_FILE]);
+			unsetenv(command_env[ENV_MMAP_AT]);
 		}
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		execvp(o->command[0], o->command);
@@ -486,6 +600,7 @@ int cmd_register(const struct p2p_opts *o)
 		.bdf = o->bdf, .bar = o->bar, .offset = o->offset, .size = o->size,
 	};
 	struct vfio_p2p_vfio_region preg;
+	struct preload pl = { .file = "" };
 	struct memlock ml;
 	struct sbuf sb;
 	int group, ret, status;
@@ -520,6 +635,14 @@ int cmd_register(const struct p2p_opts *o)
 	if (!pci_read_bars(o->bdf, bars)) {
 		c.b = &bars[o->bar];
 		if (check_range(o, &c))
+			return EXIT_NOT_READY;
+	}
+	if (o->preload) {
+		if (o->place && o->at % page_size())
+			return usage_error(CMD_REGISTER, "--at 0x%llx is not a multiple of the "
+					   "page size (%llu)", (unsigned long long)o->at,
+					   (unsigned long long)page_size());
+		if (preload_find(pl.so, sizeof(pl.so)))
 			return EXIT_NOT_READY;
 	}
 
@@ -595,9 +718,17 @@ int cmd_register(const struct p2p_opts *o)
 			ret = sigwaitinfo(&waitset, &si);
 		} while (ret < 0 || ret == SIGCHLD);
 		status = 0;
+	} else if (o->preload && preload_prepare(o, &r, have_preg, &pl)) {
+		status = EXIT_NOT_READY;
 	} else {
+		if (o->preload)
+			printf("preload: %s for %s: its shared mmap()s of %s at offset 0 map BAR "
+			       "%d from 0x%llx on through the VFIO device file\n", pl.so,
+			       o->command[0], pl.file, o->bar, (unsigned long long)pl.at);
 		status = run_command(o, &oldmask, &waitset, allocate, &r, register_ns, &dev,
-				     have_preg ? &preg : NULL);
+				     have_preg ? &preg : NULL, o->preload ? &pl : NULL);
+		if (*pl.file)
+			unlink(pl.file);
 	}
 
 	t0 = now_seconds();

@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +24,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <linux/vfio.h>
 
 #include "args.h"
 #include "explain.h"
 #include "pci.h"
 #include "util.h"
+#include "vfio_p2p_preload.h"
 #include "vfio_p2p_vfio.h"
 #include "vfio_p2p_where.h"
 
@@ -315,8 +319,20 @@ static void test_args(void)
 		    "read", "--dev", "x", "--bytes", "1", "--at", "0", "--bar", "6", NULL);
 	parse_fails("not a number", "read --at junk",
 		    "read", "--dev", "x", "--bytes", "1", "--at", "2MB5", NULL);
-	parse_fails("unknown option", "--at for register",
-		    "register", "03:00.0", "--bar", "2", "--at", "0", "--hold", NULL);
+	parse_fails("--at OFFSET goes with --preload", "--at for register without --preload",
+		    "register", "03:00.0", "--bar", "2", "--at", "0", "--", "true", NULL);
+	parse_fails("--preload needs -- COMMAND", "register --preload --hold",
+		    "register", "03:00.0", "--bar", "2", "--preload", "--hold", NULL);
+	parse_fails("unknown option", "--preload for read",
+		    "read", "--dev", "x", "--bytes", "1", "--preload", NULL);
+	ret = parse(&o, err, sizeof(err), "register", "03:00.0", "--bar", "2", "--offset", "2M",
+		    "--size", "64M", "--preload", "--at", "4M", "--", "fio", "job.fio", NULL);
+	ok(!ret && o.cmd == CMD_REGISTER && o.preload && o.place && o.at == (4ULL << 20) &&
+	   o.offset == (2ULL << 20) && o.size == (64ULL << 20) && o.command &&
+	   !strcmp(o.command[0], "fio"), "register --preload --at -- fio");
+	ret = parse(&o, err, sizeof(err), "register", "03:00.0", "--bar", "2", "--preload",
+		    "--", "fio", NULL);
+	ok(!ret && o.preload && !o.place, "register --preload without --at (the range's start)");
 	parse_fails("help: unknown command", "help of an unknown command", "help", "frob", NULL);
 
 	ret = parse(&o, err, sizeof(err), "read", "--dev", "x", "--bytes", "4M", "--vfio",
@@ -374,7 +390,8 @@ static void test_help(void)
 		const char *opts[14];
 	} cmds[] = {
 		{ CMD_PROBE, { NULL } },
-		{ CMD_REGISTER, { "--bar", "--offset", "--size", "--hold", "-- COMMAND" } },
+		{ CMD_REGISTER, { "--bar", "--offset", "--size", "--hold", "-- COMMAND",
+				  "--preload", "--at OFFSET" } },
 		{ CMD_WHERE, { "--pid" } },
 		{ CMD_READ, { "--dev", "--bytes", "--offset", "--engine", "--bs", "--qd",
 			      "--p2pmem", "--dram", "--cksum", "--pause", "--at", "--bar",
@@ -418,6 +435,12 @@ static void test_help(void)
 			command_env[i]))
 			diag("text", text);
 	}
+	has(text, "LD_PRELOAD", "help of register, --preload");
+	has(text, "VFIO_P2P_PRELOAD_VERBOSE=1", "help of register, --preload");
+	has(text, "$VFIO_P2P_PRELOAD)", "help of register, --preload");
+	has(text, "mem=mmapshared:${P2PMEM}", "help of register: fio through sysfs");
+	has(text, "mem=mmapshared:${VFIO_P2P_MMAP_FILE}", "help of register: fio through VFIO");
+	has(help_text(CMD_HELP), "--preload", "the program's help");
 	has(text, "(measured", "help of register: the times");
 	has(text, "(computed", "help of register: the struct pages");
 	text = help_text(CMD_READ);
@@ -1540,6 +1563,516 @@ static void test_messages(void)
 	has(text, "no IOMMU group", "no-group message");
 }
 
+/* ---- the LD_PRELOAD interposer (vfio_p2p_preload.[ch], preload.c) ---- */
+
+/* The environment the interposer sees, for vfio_p2p_preload_init() */
+static const char *penv[16][2];
+
+static void penv_set(const char *name, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(penv) && penv[i][0]; i++)
+		if (!strcmp(penv[i][0], name))
+			break;
+	if (i == ARRAY_SIZE(penv))
+		return;
+	penv[i][0] = name;
+	penv[i][1] = value;
+}
+
+static char *penv_get(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(penv) && penv[i][0]; i++)
+		if (!strcmp(penv[i][0], name))
+			return (char *)penv[i][1];
+	return NULL;
+}
+
+static void *map_real(void *addr, size_t len, int prot, int flags, int fd, int64_t off)
+{
+	return mmap(addr, len, prot, flags, fd, (off_t)off);
+}
+
+/* A mapping function that records the offsets asked and answers EBUSY for one */
+static int64_t fake_offs[256];
+static unsigned int fake_n;
+static int64_t fake_busy = -1;
+static int fake_errno;
+
+static void *map_fake(void *addr, size_t len, int prot, int flags, int fd, int64_t off)
+{
+	unsigned int i = __atomic_fetch_add(&fake_n, 1, __ATOMIC_RELAXED);
+
+	(void)addr;
+	(void)len;
+	(void)prot;
+	(void)flags;
+	(void)fd;
+	if (i < ARRAY_SIZE(fake_offs))
+		fake_offs[i] = off;
+	if (off == fake_busy || fake_errno) {
+		errno = fake_errno ? fake_errno : EBUSY;
+		return MAP_FAILED;
+	}
+	return (void *)(uintptr_t)(0x10000000 + (uint64_t)i * 0x1000);
+}
+
+/* What @fd (a file) holds from offset 0, NUL terminated; the number of lines */
+static int slurp(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+	int lines = 0;
+	char *p;
+
+	buf[n > 0 ? n : 0] = '\0';
+	for (p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	return lines;
+}
+
+#define PRELOAD_REGION	(1ULL << 36)	/* where the stand-in's "region" starts */
+#define PRELOAD_SIZE	(16ULL << 20)	/* the "registered range": 0 to 16 MiB */
+#define PRELOAD_AT	(2ULL << 20)
+#define PLEN		(PATH_MAX + 64)
+
+struct preload_thread {
+	struct vfio_p2p_preload *p;
+	int fails;
+};
+
+static void *preload_thread(void *arg)
+{
+	struct preload_thread *t = arg;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		if (vfio_p2p_preload_map(t->p, map_fake, NULL, 4096, PROT_READ,
+					 MAP_SHARED) == MAP_FAILED)
+			t->fails++;
+	return NULL;
+}
+
+/*
+ * The stand-in for the device file: sparse, "WINDOW-A" at the region's
+ * offset + PRELOAD_AT, "WINDOW-B" 8 KiB further.  Returns its fd.
+ */
+static int preload_standin(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)(PRELOAD_REGION + PRELOAD_SIZE)) ||
+	    pwrite(fd, "WINDOW-A", 8, (off_t)(PRELOAD_REGION + PRELOAD_AT)) != 8 ||
+	    pwrite(fd, "WINDOW-B", 8, (off_t)(PRELOAD_REGION + PRELOAD_AT + 8192)) != 8) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void test_preload(const char *root)
+{
+	char standin[PLEN], ph[PLEN], other[PLEN], logp[PLEN];
+	char fdnum[16], region[32], at[32], size[32], out[2048];
+	struct vfio_p2p_preload p;
+	struct preload_thread t[4];
+	pthread_t th[4];
+	int dfd, pfd, ofd, lfd, i, k;
+	uint8_t *a, *b;
+	bool distinct;
+
+	snprintf(standin, sizeof(standin), "%s/standin", root);
+	snprintf(ph, sizeof(ph), "%s/mmap file", root);
+	snprintf(other, sizeof(other), "%s/other", root);
+	snprintf(logp, sizeof(logp), "%s/preload.log", root);
+	dfd = preload_standin(standin);
+	pfd = open(ph, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ofd = open(other, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	lfd = open(logp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0600);
+	if (!ok(dfd >= 0 && pfd >= 0 && ofd >= 0 && lfd >= 0 && !ftruncate(ofd, 4096) &&
+		pwrite(ofd, "OTHERFIL", 8, 0) == 8,
+		"preload: a sparse stand-in for the device file, a placeholder, another file"))
+		goto out;
+
+	/* Nothing to do without VFIO_P2P_MMAP_FILE */
+	memset(penv, 0, sizeof(penv));
+	ok(vfio_p2p_preload_init(&p, penv_get, 4096) == VFIO_P2P_PRELOAD_OFF &&
+	   !vfio_p2p_preload_match(&p, pfd, MAP_SHARED, 0),
+	   "preload: without VFIO_P2P_MMAP_FILE nothing is redirected");
+
+	snprintf(fdnum, sizeof(fdnum), "%d", dfd);
+	snprintf(region, sizeof(region), "%llu", PRELOAD_REGION);
+	snprintf(size, sizeof(size), "%llu", PRELOAD_SIZE);
+	snprintf(at, sizeof(at), "%llu", PRELOAD_AT);
+	penv_set("VFIO_P2P_MMAP_FILE", ph);
+	penv_set("VFIO_P2P_DEVICE_FD", fdnum);
+	penv_set("VFIO_P2P_BAR", "2");
+	penv_set("VFIO_P2P_OFFSET", "0");
+	penv_set("VFIO_P2P_SIZE", size);
+	penv_set("VFIO_P2P_BDF", "0000:03:00.0");
+	ok(vfio_p2p_preload_init(&p, penv_get, 4096) == VFIO_P2P_PRELOAD_BROKEN &&
+	   strstr(p.why, "VFIO_P2P_REGION_OFFSET is not"),
+	   "preload: VFIO_P2P_REGION_OFFSET missing: broken, says so (%s)", p.why);
+	p.log_fd = lfd;
+	errno = 0;
+	a = vfio_p2p_preload_map(&p, map_real, NULL, 4096, PROT_READ, MAP_SHARED);
+	vfio_p2p_preload_map(&p, map_real, NULL, 4096, PROT_READ, MAP_SHARED);
+	k = slurp(lfd, out, sizeof(out));
+	ok(a == MAP_FAILED && errno == EINVAL && k == 1 &&
+	   strstr(out, "vfio-p2p preload: VFIO_P2P_MMAP_FILE is set, but VFIO_P2P_REGION_OFFSET"),
+	   "preload: broken: mappings of the placeholder fail with EINVAL, one line says why");
+	penv_set("VFIO_P2P_REGION_OFFSET", region);
+	penv_set("VFIO_P2P_MMAP_AT", "12345");
+	ok(vfio_p2p_preload_init(&p, penv_get, 4096) == VFIO_P2P_PRELOAD_BROKEN &&
+	   strstr(p.why, "VFIO_P2P_MMAP_AT=0x3039 is not a page aligned"),
+	   "preload: VFIO_P2P_MMAP_AT not page aligned: broken (%s)", p.why);
+	penv_set("VFIO_P2P_MMAP_AT", size);
+	ok(vfio_p2p_preload_init(&p, penv_get, 4096) == VFIO_P2P_PRELOAD_BROKEN,
+	   "preload: VFIO_P2P_MMAP_AT at the end of the range: broken");
+	penv_set("VFIO_P2P_MMAP_AT", "");
+	ok(vfio_p2p_preload_init(&p, penv_get, 4096) == VFIO_P2P_PRELOAD_ON && p.at == 0 &&
+	   p.next == 0 && p.range_end == PRELOAD_SIZE,
+	   "preload: without VFIO_P2P_MMAP_AT the buffers start at VFIO_P2P_OFFSET");
+	penv_set("VFIO_P2P_MMAP_AT", at);
+	ok(vfio_p2p_preload_init(&p, penv_get, 4096) == VFIO_P2P_PRELOAD_ON &&
+	   p.device_fd == dfd && p.bar == 2 && p.region_offset == PRELOAD_REGION &&
+	   p.at == PRELOAD_AT && p.range_start == 0 && p.range_end == PRELOAD_SIZE,
+	   "preload: the environment read");
+	if (ftruncate(lfd, 0))
+		goto out;
+	p.log_fd = lfd;
+
+	ok(vfio_p2p_preload_match(&p, pfd, MAP_SHARED, 0),
+	   "preload: MAP_SHARED of the placeholder at offset 0 is redirected");
+	ok(vfio_p2p_preload_match(&p, pfd, MAP_SHARED_VALIDATE, 0),
+	   "preload: MAP_SHARED_VALIDATE too");
+	ok(!vfio_p2p_preload_match(&p, ofd, MAP_SHARED, 0) &&
+	   !vfio_p2p_preload_match(&p, -1, MAP_SHARED | MAP_ANONYMOUS, 0) &&
+	   !vfio_p2p_preload_match(&p, dfd, MAP_SHARED, 0),
+	   "preload: other files and anonymous memory pass through");
+	ok(!vfio_p2p_preload_match(&p, pfd, MAP_PRIVATE, 0) &&
+	   !vfio_p2p_preload_match(&p, pfd, MAP_SHARED, 4096),
+	   "preload: the placeholder private or at another offset passes through");
+	k = slurp(lfd, out, sizeof(out));
+	ok(k == 1 && strstr(out, "vfio-p2p preload: a mapping of VFIO_P2P_MMAP_FILE without "
+			       "MAP_SHARED is not redirected"),
+	   "preload: ... and one line says so, once");
+
+	/* The real thing, on the stand-in */
+	a = vfio_p2p_preload_map(&p, map_real, NULL, 5000, PROT_READ | PROT_WRITE, MAP_SHARED);
+	b = vfio_p2p_preload_map(&p, map_real, NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED);
+	ok(a != MAP_FAILED && !memcmp(a, "WINDOW-A", 8),
+	   "preload: the first buffer holds the stand-in's bytes at region + VFIO_P2P_MMAP_AT");
+	ok(b != MAP_FAILED && !memcmp(b, "WINDOW-B", 8) && p.next == PRELOAD_AT + 8192 + 4096,
+	   "preload: the second one those 8 KiB further (5000 bytes rounded up to pages)");
+	if (a != MAP_FAILED && b != MAP_FAILED) {
+		memcpy(b + 8, "written", 7);
+		ok(pread(dfd, out, 15, (off_t)(PRELOAD_REGION + PRELOAD_AT + 8192)) == 15 &&
+		   !memcmp(out, "WINDOW-Bwritten", 15),
+		   "preload: a write to the buffer lands in the stand-in (MAP_SHARED kept)");
+		munmap(a, 5000);
+		munmap(b, 4096);
+	}
+	k = slurp(lfd, out, sizeof(out));
+	ok(k == 1, "preload: not verbose: no line per mapping");
+
+	/* The bound */
+	p.next = PRELOAD_SIZE - 8192;
+	errno = 0;
+	a = vfio_p2p_preload_map(&p, map_real, NULL, 8193, PROT_READ, MAP_SHARED);
+	ok(a == MAP_FAILED && errno == ENOMEM && p.next == PRELOAD_SIZE - 8192,
+	   "preload: a buffer past the end of the range: ENOMEM, nothing claimed");
+	errno = 0;
+	a = vfio_p2p_preload_map(&p, map_real, NULL, 1ULL << 30, PROT_READ, MAP_SHARED);
+	ok(a == MAP_FAILED && errno == ENOMEM, "preload: one larger than the range: ENOMEM");
+	k = slurp(lfd, out, sizeof(out));
+	ok(k == 2 && strstr(out, "vfio-p2p preload: no room for 8193 bytes at BAR 2+0xffe000: "
+			       "the registered range ends at 0x1000000 (buffers from "
+			       "VFIO_P2P_MMAP_AT=0x200000 on"),
+	   "preload: one line says so, once");
+	if (k != 2)
+		diag("log", out);
+	a = vfio_p2p_preload_map(&p, map_real, NULL, 8192, PROT_READ, MAP_SHARED);
+	ok(a != MAP_FAILED && p.next == PRELOAD_SIZE,
+	   "preload: a buffer that ends at the end of the range fits");
+	if (a != MAP_FAILED)
+		munmap(a, 8192);
+
+	/* EBUSY: the next window; other errors as they are; the verbose line */
+	p.next = PRELOAD_AT;
+	p.verbose = true;
+	fake_n = 0;
+	fake_busy = (int64_t)(PRELOAD_REGION + PRELOAD_AT);
+	a = vfio_p2p_preload_map(&p, map_fake, NULL, 4096, PROT_READ, MAP_SHARED);
+	ok(a != MAP_FAILED && fake_n == 2 &&
+	   fake_offs[1] == (int64_t)(PRELOAD_REGION + PRELOAD_AT + 4096) &&
+	   p.next == PRELOAD_AT + 8192,
+	   "preload: EBUSY (taken by another process): the next window");
+	k = slurp(lfd, out, sizeof(out));
+	ok(k == 3 && strstr(out, "\n# vfio-p2p preload: mapped 4096 bytes at BAR 2+0x201000 of "
+			       "0000:03:00.0 through VFIO device fd "),
+	   "preload: verbose: the line says where it went");
+	fake_errno = EINVAL;
+	errno = 0;
+	a = vfio_p2p_preload_map(&p, map_fake, NULL, 4096, PROT_READ, MAP_SHARED);
+	ok(a == MAP_FAILED && errno == EINVAL, "preload: other errors of mmap() as they are");
+	fake_errno = 0;
+	fake_busy = -1;
+
+	/* Threads get disjoint windows */
+	p.next = PRELOAD_AT;
+	p.verbose = false;
+	fake_n = 0;
+	for (i = 0; i < 4; i++) {
+		t[i].p = &p;
+		t[i].fails = 0;
+		if (pthread_create(&th[i], NULL, preload_thread, &t[i]))
+			t[i].p = NULL;
+	}
+	for (i = 0; i < 4; i++)
+		if (t[i].p)
+			pthread_join(th[i], NULL);
+	distinct = fake_n == 128;
+	for (i = 0; distinct && i < 128; i++)
+		for (k = i + 1; k < 128; k++)
+			if (fake_offs[i] == fake_offs[k])
+				distinct = false;
+	ok(distinct && !t[0].fails && !t[1].fails && !t[2].fails && !t[3].fails &&
+	   p.next == PRELOAD_AT + 128 * 4096,
+	   "preload: 4 threads x 32 buffers: 128 disjoint windows");
+out:
+	if (dfd >= 0)
+		close(dfd);
+	if (pfd >= 0)
+		close(pfd);
+	if (ofd >= 0)
+		close(ofd);
+	if (lfd >= 0)
+		close(lfd);
+	unlink(standin);
+	unlink(ph);
+	unlink(other);
+	unlink(logp);
+}
+
+/* $VFIO_P2P_PRELOAD, or @name next to this program */
+static void next_to_me(const char *env, const char *name, char *buf, size_t len)
+{
+	const char *e = env ? getenv(env) : NULL;
+	char exe[PLEN];
+	ssize_t n;
+
+	if (e && *e) {
+		snprintf(buf, len, "%s", e);
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(buf, len, "%s/%s", dirname(exe), name);
+}
+
+/*
+ * Run @argv with the interposer in LD_PRELOAD and the environment of
+ * "register --preload", stdout and stderr to @outp; returns its status.
+ */
+static int preload_run(const char *so, int dfd, const char *ph, const char *outp,
+		       char *const argv[])
+{
+	char fdnum[16], region[32], size[32], at[32];
+	int status, fd;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		snprintf(fdnum, sizeof(fdnum), "%d", dfd);
+		snprintf(region, sizeof(region), "%llu", PRELOAD_REGION);
+		snprintf(size, sizeof(size), "%llu", PRELOAD_SIZE);
+		/* Room for two buffers, 8 KiB and 4 KiB, and no more */
+		snprintf(at, sizeof(at), "%llu", PRELOAD_AT);
+		setenv("VFIO_P2P_MMAP_FILE", ph, 1);
+		setenv("VFIO_P2P_DEVICE_FD", fdnum, 1);
+		setenv("VFIO_P2P_REGION_OFFSET", region, 1);
+		setenv("VFIO_P2P_BAR", "2", 1);
+		setenv("VFIO_P2P_OFFSET", "0", 1);
+		setenv("VFIO_P2P_SIZE", at, 1);
+		snprintf(at, sizeof(at), "%llu", PRELOAD_AT - 12288);
+		setenv("VFIO_P2P_MMAP_AT", at, 1);
+		setenv("VFIO_P2P_PRELOAD_VERBOSE", "1", 1);
+		setenv("VFIO_P2P_BDF", "0000:03:00.0", 1);
+		setenv("LD_PRELOAD", so, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+/*
+ * The interposer for real: the helper maps the placeholder under
+ * LD_PRELOAD, and fio does if it is installed.
+ */
+static void test_preload_child(const char *root)
+{
+	char so[PLEN], helper[PLEN], standin[PLEN], ph[PLEN], other[PLEN], outp[PLEN];
+	char data[PLEN], out[16384], buf[8192], arg[PLEN + 32], arg2[PLEN + 32], arg3[64];
+	int dfd, fd, st, k;
+	bool fio;
+
+	next_to_me(VFIO_P2P_PRELOAD_ENV, VFIO_P2P_PRELOAD_SO, so, sizeof(so));
+	next_to_me(NULL, "vfio-p2p-test-helper", helper, sizeof(helper));
+	snprintf(standin, sizeof(standin), "%s/standin", root);
+	snprintf(ph, sizeof(ph), "%s/placeholder", root);
+	snprintf(other, sizeof(other), "%s/other", root);
+	snprintf(outp, sizeof(outp), "%s/child.out", root);
+	snprintf(data, sizeof(data), "%s/data", root);
+	if (!ok(!access(so, R_OK) && !access(helper, X_OK), "preload: %s and %s are built",
+		so, helper))
+		return;
+
+	/*
+	 * The stand-in with "WINDOW-A" at the first buffer's place, 12 KiB
+	 * before the end of the range, "WINDOW-B" 8 KiB after it
+	 */
+	dfd = open(standin, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	fd = open(ph, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	st = dfd >= 0 && fd >= 0 && !ftruncate(dfd, (off_t)(PRELOAD_REGION + PRELOAD_SIZE)) &&
+	     pwrite(dfd, "WINDOW-A", 8, (off_t)(PRELOAD_REGION + PRELOAD_AT - 12288)) == 8 &&
+	     pwrite(dfd, "WINDOW-B", 8, (off_t)(PRELOAD_REGION + PRELOAD_AT - 4096)) == 8 &&
+	     /* The placeholder holds bytes of its own, to tell pass-through */
+	     pwrite(fd, "PLACEHLDPLACE-4K", 16, 0) == 16 &&
+	     pwrite(fd, "PLACE-4K", 8, 4096) == 8;
+	if (fd >= 0)
+		close(fd);
+	fd = open(other, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	st = st && fd >= 0 && pwrite(fd, "OTHERFIL", 8, 0) == 8;
+	if (fd >= 0)
+		close(fd);
+	if (!ok(st, "preload: the stand-in, the placeholder and another file"))
+		goto out;
+
+	{
+		char *const argv[] = { helper, "map", ph, "5000", "p4096", "4096@4096", "4096",
+				       "4096", "4096", NULL };
+
+		st = preload_run(so, dfd, ph, outp, argv);
+	}
+	fd = open(outp, O_RDONLY);
+	k = fd >= 0 ? slurp(fd, out, sizeof(out)) : 0;
+	if (fd >= 0)
+		close(fd);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 1, "preload: the helper ran under LD_PRELOAD "
+	   "(status 1: the mappings past the range fail)");
+	ok(strstr(out, "map 5000: ok WINDOW-A\n") && strstr(out, "map 4096: ok WINDOW-B\n"),
+	   "preload: LD_PRELOAD: two mappings of the placeholder at offset 0 get the "
+	   "stand-in's consecutive windows");
+	ok(strstr(out, "map p4096: ok PLACEHLD\n") && strstr(out, "map 4096@4096: ok PLACE-4K\n"),
+	   "preload: LD_PRELOAD: private and offset mappings of the placeholder pass through");
+	ok(strstr(out, "map 4096: failed: errno 12 ") &&
+	   strstr(strstr(out, "map 4096: failed: errno 12 ") + 1, "map 4096: failed: errno 12 "),
+	   "preload: LD_PRELOAD: the mappings past the range fail with ENOMEM");
+	snprintf(buf, sizeof(buf), "# vfio-p2p preload: mapped 5000 bytes at BAR 2+0x%llx of "
+		 "0000:03:00.0 through VFIO device fd %d\n", PRELOAD_AT - 12288, dfd);
+	snprintf(arg, sizeof(arg), "# vfio-p2p preload: mapped 4096 bytes at BAR 2+0x%llx ",
+		 PRELOAD_AT - 4096);
+	ok(strstr(out, buf) && strstr(out, arg), "preload: LD_PRELOAD: verbose lines say where");
+	ok(strstr(out, "vfio-p2p preload: no room for 4096 bytes at BAR 2+0x200000: ") &&
+	   !strstr(strstr(out, "no room for") + 1, "no room for") &&
+	   strstr(out, "a mapping of VFIO_P2P_MMAP_FILE without MAP_SHARED is not redirected"),
+	   "preload: LD_PRELOAD: one line for no room, one for the private mapping");
+	if (k != 10)
+		diag("output", out);
+	{
+		char *const argv[] = { helper, "map", other, "4096", NULL };
+
+		st = preload_run(so, dfd, ph, outp, argv);
+	}
+	fd = open(outp, O_RDONLY);
+	if (fd >= 0) {
+		slurp(fd, out, sizeof(out));
+		close(fd);
+	}
+	ok(WIFEXITED(st) && !WEXITSTATUS(st) && !strcmp(out, "map 4096: ok OTHERFIL\n"),
+	   "preload: LD_PRELOAD: a shared mapping of another file passes through");
+
+	/* fio's mem=mmapshared:FILE, reading a file into the stand-in */
+	fio = !system("fio --version >/dev/null 2>&1");
+	if (!fio) {
+		printf("ok %d - preload: fio mem=mmapshared through the interposer # SKIP no fio\n",
+		       ++tests);
+		passed++;
+		goto out;
+	}
+	fd = open(data, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	for (k = 0; k < (int)sizeof(buf); k++)
+		buf[k] = (char)(k * 7 + 3);
+	st = fd >= 0 && pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) &&
+	     pwrite(fd, buf, sizeof(buf), sizeof(buf)) == (ssize_t)sizeof(buf);
+	if (fd >= 0)
+		close(fd);
+	snprintf(arg, sizeof(arg), "--filename=%s", data);
+	snprintf(arg2, sizeof(arg2), "--mem=mmapshared:%s", ph);
+	snprintf(arg3, sizeof(arg3), "--bs=%zu", sizeof(buf));
+	{
+		char fiop[] = "/bin/sh";
+		char *const argv[] = { fiop, "-c", "exec fio \"$@\"", "sh", "--name=preload", arg,
+				       "--readonly", "--rw=read", "--ioengine=psync", "--bs=16k",
+				       "--size=16k", arg2, "--output-format=terse", NULL };
+
+		/* A 16 KiB buffer, more than the 12 KiB left at VFIO_P2P_MMAP_AT */
+		st = st ? preload_run(so, dfd, ph, outp, argv) : -1;
+	}
+	fd = open(outp, O_RDONLY);
+	if (fd >= 0) {
+		slurp(fd, out, sizeof(out));
+		close(fd);
+	}
+	ok(WIFEXITED(st) && WEXITSTATUS(st) && strstr(out, "no room for "),
+	   "preload: fio: a buffer larger than the room left fails (ENOMEM), one line");
+	if (!strstr(out, "no room for "))
+		diag("fio", out);
+	{
+		char fiop[] = "/bin/sh";
+		char *const argv[] = { fiop, "-c", "VFIO_P2P_MMAP_AT=0 exec fio \"$@\"", "sh",
+				       "--name=preload", arg, "--readonly", "--rw=read",
+				       "--ioengine=psync", arg3, "--size=8k", arg2,
+				       "--output-format=terse", NULL };
+
+		st = preload_run(so, dfd, ph, outp, argv);
+	}
+	fd = open(outp, O_RDONLY);
+	if (fd >= 0) {
+		slurp(fd, out, sizeof(out));
+		close(fd);
+	}
+	ok(WIFEXITED(st) && !WEXITSTATUS(st) &&
+	   strstr(out, "# vfio-p2p preload: mapped ") && strstr(out, " bytes at BAR 2+0x0 of "),
+	   "preload: fio mem=mmapshared:FILE maps through the interposer, exits 0");
+	if (!strstr(out, "bytes at BAR 2+0x0"))
+		diag("fio", out);
+	ok(pread(dfd, out, sizeof(buf), (off_t)PRELOAD_REGION) == (ssize_t)sizeof(buf) &&
+	   !memcmp(out, buf, sizeof(buf)),
+	   "preload: fio's read landed in the stand-in at the region's offset + 0");
+out:
+	if (dfd >= 0)
+		close(dfd);
+	unlink(standin);
+	unlink(ph);
+	unlink(other);
+	unlink(outp);
+	unlink(data);
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -1584,6 +2117,8 @@ int main(void)
 		test_where_self(root);
 		test_vfio_lib(root);
 		test_vfio_where_self(root);
+		test_preload(root);
+		test_preload_child(root);
 		rm_tree(root);
 	}
 
