@@ -482,9 +482,11 @@ ok $rc "uid $UNPRIV, memlock = the charge again: registers (the charge came back
 # fio through the VFIO device file, as uid UNPRIV: register --preload runs
 # fio with libvfio-p2p-preload.so, fio maps the placeholder at offset 0
 # (mem=mmapshared:$VFIO_P2P_MMAP_FILE) and the interposer maps the range
-# through the device file instead, at --at. That place is filled with 0xa5
-# through the BAR's own VFIO region first, and read back through it after
-# fio (pread(), not the mapping fio wrote): it must hold BLK's bytes.
+# through the device file instead, at --at. For each of psync, libaio and
+# io_uring in turn, that place is filled with 0xa5 through the BAR's own
+# VFIO region first, and read back through it after fio (pread(), not the
+# mapping fio wrote): it must hold BLK's bytes. One read of the whole
+# buffer, so that the buffer holds the file's first bytes in order.
 fat=$((roff + (2 << 20)))
 fn=$((2 << 20))
 if ! command -v fio > /dev/null 2>&1; then
@@ -495,27 +497,32 @@ elif [ ! -x "$H" ]; then
 else
 	ufio='echo "as uid $(id -u) gid $(id -g) groups $(id -G) $(grep ^CapEff: /proc/self/status)"
 echo "preload_env file=$VFIO_P2P_MMAP_FILE at=$VFIO_P2P_MMAP_AT"
-"$1" bar-fill "$VFIO_P2P_BAR" "$VFIO_P2P_MMAP_AT" $(($3 + 8192)) 0xa5 || exit 20
-VFIO_P2P_PRELOAD_VERBOSE=1 fio --name=vfio-fd --filename="$2" --readonly --direct=1 \
-	--rw=read --ioengine=psync --bs="$3" --size="$3" \
-	--mem=mmapshared:"$VFIO_P2P_MMAP_FILE" 2>&1
-echo "fio_rc $?"
-exec "$1" bar-cmp "$VFIO_P2P_BAR" "$VFIO_P2P_MMAP_AT" "$3" "$2" 0'
+for e in psync libaio io_uring; do
+	"$1" bar-fill "$VFIO_P2P_BAR" "$VFIO_P2P_MMAP_AT" $(($3 + 8192)) 0xa5 || exit 20
+	VFIO_P2P_PRELOAD_VERBOSE=1 fio --name=vfio-fd-$e --filename="$2" --readonly \
+		--direct=1 --rw=read --ioengine=$e --bs="$3" \
+		--size="$3" --mem=mmapshared:"$VFIO_P2P_MMAP_FILE" 2>&1
+	echo "fio_rc $e $?"
+	echo "engine $e: $("$1" bar-cmp "$VFIO_P2P_BAR" "$VFIO_P2P_MMAP_AT" "$3" "$2" 0)"
+done'
 	unpriv "$charge" "$V" register "$BDF" --bar "$BAR" --offset "$roff" --size "$rsize" \
 		--preload --at "$fat" -- sh -c "$ufio" sh "$H" "$BLK" "$fn" > "$T/ufio" 2>&1
 	rc=$?
 	show "$T/ufio"
 	ph=$(sed -n 's/^preload_env file=\([^ ]*\) at=.*/\1/p' "$T/ufio")
 	xfat=$(printf 0x%x "$fat")
-	[ $rc = 0 ] && grep -q "$whore" "$T/ufio" && grep -q "^fio_rc 0$" "$T/ufio" &&
-		grep -q "^vfio-fd: (groupid=0, jobs=1): err= 0" "$T/ufio" &&
+	[ $rc = 0 ] && grep -q "$whore" "$T/ufio" &&
+		[ "$(grep -c "^fio_rc [a-z_]* 0$" "$T/ufio")" = 3 ] &&
+		[ "$(grep -c "^vfio-fd-[a-z_]*: (groupid=0, jobs=1): err= 0" "$T/ufio")" = 3 ] &&
 		grep -q "^preload: .*/libvfio-p2p-preload.so for sh: its shared mmap()s of $ph at offset 0 map BAR $BAR from $xfat on through the VFIO device file$" "$T/ufio" &&
 		grep -q "^preload_env file=${TMPDIR:-/tmp}/vfio-p2p-mmap\.[^ ]* at=$fat$" "$T/ufio"
-	ok $? "uid $UNPRIV: register --preload --at $xfat -- fio (mem=mmapshared:\$VFIO_P2P_MMAP_FILE) exits 0, without error"
-	check "the interposer mapped fio's buffer at BAR $BAR+$xfat through the VFIO device file" \
-		grep -q "^# vfio-p2p preload: mapped [0-9]* bytes at BAR $BAR+$xfat of $BDF through VFIO device fd [0-9]*$" "$T/ufio"
-	check "fio's data is in BAR $BAR at $xfat, read back through the VFIO region (0xa5 before)" \
-		grep -q "^bar-cmp: ok: BAR $BAR $xfat-$(printf 0x%x $((fat + fn - 1))), read back with pread() of its VFIO region (not a mapping), holds the $fn bytes of $BLK from 0x0$" "$T/ufio"
+	ok $? "uid $UNPRIV: register --preload --at $xfat -- fio (mem=mmapshared:\$VFIO_P2P_MMAP_FILE) with psync, libaio and io_uring: each exits 0, without error"
+	[ "$(grep -c "^# vfio-p2p preload: mapped [0-9]* bytes at BAR $BAR+$xfat of $BDF through VFIO device fd [0-9]*$" "$T/ufio")" = 3 ]
+	ok $? "the interposer mapped each fio's buffer at BAR $BAR+$xfat through the VFIO device file"
+	for e in psync libaio io_uring; do
+		check "$e: fio's data is in BAR $BAR at $xfat, read back through the VFIO region (0xa5 before)" \
+			grep -q "^engine $e: bar-cmp: ok: BAR $BAR $xfat-$(printf 0x%x $((fat + fn - 1))), read back with pread() of its VFIO region (not a mapping), holds the $fn bytes of $BLK from 0x0$" "$T/ufio"
+	done
 	[ -n "$ph" ] && [ ! -e "$ph" ] &&
 		grep -q "^unregistered $BDF BAR $BAR range $(printf 0x%x "$roff")-" "$T/ufio"
 	ok $? "register --preload: the placeholder ${ph:-?} is gone, the range unregistered"
