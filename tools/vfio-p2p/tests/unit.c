@@ -1423,7 +1423,6 @@ static void test_messages(void)
 	c.b = NULL;
 	feature_msg(OP_REGISTER, EINVAL, &c, text, sizeof(text));
 	has(text, "multiples of the granule, 16 MiB.", "EINVAL without the BAR: the granule");
-	c.b = &b[2];
 	c.bar = 0;
 	c.b = &b[0];
 	feature_msg(OP_REGISTER, EOPNOTSUPP, &c, text, sizeof(text));
