@@ -7,7 +7,8 @@
 #
 #   checkpatch  scripts/checkpatch.pl --strict on every patch: no ERROR,
 #               WARNING or CHECK, except those in gates/checkpatch-exceptions
-#               whose justification is in the commit message
+#               whose justification is in the commit message, and unknown
+#               ids of the upstream commits in gates/upstream-commits
 #   kernel-doc  scripts/kernel-doc -Wall on every changed .c/.h file: no
 #               warning that base lacks; every newly exported function has
 #               kernel-doc
@@ -54,6 +55,7 @@ GATES_SRC=$GATES_DIR/linux
 GATES_OBJ=$GATES_DIR/obj
 GATES_FRAGS=("$TESTBED/config/base.config" "$TESTBED/config/debug.config")
 GATES_EXCEPTIONS=$TESTBED/gates/checkpatch-exceptions
+GATES_COMMITS_FILE=$TESTBED/gates/upstream-commits
 # Debian 12's sparse 0.6.4 predates __typeof_unqual__, which the kernel
 # uses since v6.13 (through TYPEOF_UNQUAL() when the compiler has it) and
 # then fails on every file; __typeof__ is what older compilers get anyway.
@@ -178,13 +180,26 @@ gates_checkpatch_ran() {
 # The exception file: "patch-name TYPE phrase": patch-name is the patch file
 # name without its number and .patch, TYPE the checkpatch message type
 # (--show-types), phrase the words of the commit message that justify it.
+# gates_known_commit PATCH MSG: is the commit of an UNKNOWN_COMMIT_ID
+# message one of gates/upstream-commits, quoted in PATCH with the subject
+# listed there?
+gates_known_commit() {
+	local id subject
+	id=$(sed -n "s/^ *Unknown commit id '\([0-9a-f]*\)'.*/\1/p" <<< "$2")
+	[ -n "$id" ] || return 1
+	subject=$(awk -v id="$id" '$1 == id { $1 = ""; sub(/^ /, ""); print; exit }' "$GATES_COMMITS_FILE")
+	[ -n "$subject" ] || return 1
+	grep -qxF -- "Fixes: $id (\"$subject\")" "$1"
+}
+
 gates_checkpatch() {
 	local out=$GATES_DIR/logs/checkpatch.log i name key f type msg line phrase bad=0 n=0 used
 	: > "$out"
 	used=$(mktemp)
 	for i in "${!GATES_NAMES[@]}"; do
 		f=$GATES_PATCHDIR/${GATES_NAMES[$i]}
-		name=${GATES_NAMES[$i]#[0-9][0-9][0-9][0-9]-}
+		name=${GATES_NAMES[$i]##*/}
+		name=${name#[0-9][0-9][0-9][0-9]-}
 		name=${name%.patch}
 		gates_py "$GATES_SRC/scripts/checkpatch.pl" --strict --show-types --no-summary \
 			-q --root="$GATES_SRC" "$f" > "$GATES_DIR/logs/cp.one" 2> "$GATES_DIR/logs/cp.err"
@@ -199,6 +214,9 @@ gates_checkpatch() {
 			type=${line#*:}
 			type=${type%%:*}
 			msg=${line#*:*:}
+			if [ "$type" = UNKNOWN_COMMIT_ID ] && gates_known_commit "$f" "$msg"; then
+				continue
+			fi
 			phrase=$(awk -v n="$name" -v t="$type" '$1 == n && $2 == t { $1 = $2 = ""; sub(/^ +/, ""); print; exit }' \
 				"$GATES_EXCEPTIONS" 2>/dev/null)
 			if [ -n "$phrase" ] &&

@@ -276,6 +276,18 @@ harness_test() {
 	expect fail "checkpatch gate, checkpatch exits 1 with no finding" ht_gate checkpatch
 	ht_fake "$HT/gsrc/scripts/checkpatch.pl" 1 'WARNING:LONG_LINE: line too long\n#9: FILE: a.c:1:\n+int a, b;\n\n' ''
 	expect fail "checkpatch gate, a finding" ht_gate checkpatch
+	# An upstream commit id that the base's missing history hides: only
+	# a listed id quoted with its listed subject passes.
+	local unk='WARNING:UNKNOWN_COMMIT_ID: Unknown commit id '"'bdb2fd7fc56e'"', maybe rebased or not pulled?\n#9: \nFixes: bdb2fd7fc56e\n\n'
+	ht_fake "$HT/gsrc/scripts/checkpatch.pl" 1 "$unk" ''
+	printf 'Fixes: bdb2fd7fc56e ("kernfs: Skip kernfs_drain_open_files() more aggressively")\n' > "$HT/0001-the-change.patch"
+	expect pass "checkpatch gate, a listed upstream commit with its subject" ht_gate checkpatch
+	printf 'Fixes: bdb2fd7fc56e ("kernfs: Skip draining")\n' > "$HT/0001-the-change.patch"
+	expect fail "checkpatch gate, a listed upstream commit with another subject" ht_gate checkpatch
+	ht_fake "$HT/gsrc/scripts/checkpatch.pl" 1 "${unk//bdb2fd7fc56e/0123456789ab}" ''
+	printf 'Fixes: 0123456789ab ("kernfs: Skip kernfs_drain_open_files() more aggressively")\n' > "$HT/0001-the-change.patch"
+	expect fail "checkpatch gate, an unlisted commit id" ht_gate checkpatch
+	echo patch > "$HT/0001-the-change.patch"
 	ht_fake "$HT/gsrc/scripts/kernel-doc" 0 '' ''
 	expect pass "kernel-doc gate, kernel-doc clean" ht_gate kernel_doc
 	ht_fake "$HT/gsrc/scripts/kernel-doc" 1 '' 'Traceback (most recent call last):\nImportError: kdoc\n'

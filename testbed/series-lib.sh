@@ -5,6 +5,16 @@
 # file listing the patches in order. The cover letter's subject and body
 # live in the tree as the branch description, so that exporting the tree
 # gives back the same cover letter.
+#
+# The fixes to other subsystems that the series needs are a series of
+# their own, posted first: patches/prereq/ has them with their own cover
+# letter, and the main series in patches/ names them by the
+# prerequisite-patch-id lines that format-patch --base writes. `series`
+# lists both, the prerequisites first, as "prereq/NNNN-....patch". In the
+# tree they are the first commits above base: branch.p2p.prereqs says how
+# many, the branch "prereq" is put on the last of them at each export, and
+# its description is the prerequisite series' cover letter.
+PREREQ=prereq
 
 SERIES_ID=("vfio-p2p developers" vfio-p2p@example.org)
 # --abbrev: git shortens the hashes of "index" lines to what is unique in
@@ -25,7 +35,9 @@ series_configure() {
 # Print the cover letter's subject (without the [PATCH 0/N] tag) and body.
 cover_text() {
 	awk '
-		/^Subject: / && !subj { sub(/^Subject: (\[[^]]*\] )?/, ""); print; print ""; subj = 1; next }
+		/^Subject: / && !subj { sub(/^Subject: (\[[^]]*\] )?/, ""); line = $0; subj = 1; next }
+		subj == 1 && /^ / { sub(/^ /, " "); line = line $0; next }
+		subj == 1 { print line; print ""; subj = 2 }
 		subj && !body && /^$/ { body = 1; next }
 		body && /^vfio-p2p developers \([0-9]+\):$/ { exit }
 		body { print }
@@ -58,25 +70,52 @@ series_apply() {
 	if [ -f "$dir/0000-cover-letter.patch" ]; then
 		git -C "$tree" config branch.p2p.description "$(cover_text "$dir/0000-cover-letter.patch")"
 	fi
-	phase_note "applied $n patches onto base"
+	local pre
+	pre=$(series_list "$dir" | grep -c "^$PREREQ/")
+	git -C "$tree" config branch.p2p.prereqs "$pre"
+	if [ "$pre" -gt 0 ]; then
+		git -C "$tree" branch -f "$PREREQ" "HEAD~$((n - pre))"
+		[ -f "$dir/$PREREQ/0000-cover-letter.patch" ] &&
+			git -C "$tree" config "branch.$PREREQ.description" \
+				"$(cover_text "$dir/$PREREQ/0000-cover-letter.patch")"
+	fi
+	phase_note "applied $n patches onto base ($pre of them prerequisites)"
+}
+
+# series_format TREE DIR RANGE: format-patch RANGE into DIR, the cover
+# letter dated like the last patch, not "now", so that an unchanged series
+# exports byte for byte the same; print the patch names.
+series_format() {
+	local tree=$1 dir=$2 range=$3 date
+	mkdir -p "$dir"
+	git -C "$tree" format-patch -q "${FORMAT_OPTS[@]}" -o "$dir" "$range" >/dev/null
+	date=$(git -C "$tree" log -1 --format='%aD' "${range#*..}")
+	sed -i "0,/^Date: .*/s//Date: $date/" "$dir/0000-cover-letter.patch"
+	(cd "$dir" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-cover-letter')
 }
 
 # series_export TREE DIR: write the tree's series into DIR (emptied first).
 series_export() {
-	local tree=$1 dir=$2 n date
+	local tree=$1 dir=$2 n pre tip
 	mkdir -p "$dir"
 	rm -f "$dir"/*.patch "$dir/series"
+	rm -rf "${dir:?}/$PREREQ"
 	n=$(git -C "$tree" rev-list --count base..HEAD)
 	if [ "$n" = 0 ]; then
 		: > "$dir/series"
 		return 0
 	fi
-	git -C "$tree" format-patch -q "${FORMAT_OPTS[@]}" -o "$dir" base..HEAD >/dev/null
-	# The cover letter is dated like the last patch, not "now", so that an
-	# unchanged series exports byte for byte the same.
-	date=$(git -C "$tree" log -1 --format='%aD' HEAD)
-	sed -i "0,/^Date: .*/s//Date: $date/" "$dir/0000-cover-letter.patch"
-	(cd "$dir" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-cover-letter') > "$dir/series"
+	pre=$(git -C "$tree" config branch.p2p.prereqs || echo 0)
+	[ "$pre" -lt "$n" ] || die "branch.p2p.prereqs is $pre, but the tree has only $n patches"
+	tip=base
+	if [ "$pre" -gt 0 ]; then
+		tip=$(git -C "$tree" rev-parse "HEAD~$((n - pre))")
+		git -C "$tree" branch -f "$PREREQ" "$tip"
+		series_format "$tree" "$dir/$PREREQ" "base..$PREREQ" | sed "s|^|$PREREQ/|" > "$dir/series.pre"
+	fi
+	series_format "$tree" "$dir" "$tip..HEAD" > "$dir/series.main"
+	cat "$dir/series.pre" "$dir/series.main" 2>/dev/null > "$dir/series"
+	rm -f "$dir/series.pre" "$dir/series.main"
 }
 
 # series_matches TREE DIR: does exporting TREE give DIR back exactly?
