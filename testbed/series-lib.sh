@@ -36,7 +36,7 @@ series_configure() {
 cover_text() {
 	awk '
 		/^Subject: / && !subj { sub(/^Subject: (\[[^]]*\] )?/, ""); line = $0; subj = 1; next }
-		subj == 1 && /^ / { sub(/^ /, " "); line = line $0; next }
+		subj == 1 && /^ / { line = line $0; next }	# folded: the space stays
 		subj == 1 { print line; print ""; subj = 2 }
 		subj && !body && /^$/ { body = 1; next }
 		body && /^vfio-p2p developers \([0-9]+\):$/ { exit }
@@ -108,13 +108,14 @@ series_export() {
 	pre=$(git -C "$tree" config branch.p2p.prereqs || echo 0)
 	[ "$pre" -lt "$n" ] || die "branch.p2p.prereqs is $pre, but the tree has only $n patches"
 	tip=base
+	: > "$dir/series.pre"
 	if [ "$pre" -gt 0 ]; then
 		tip=$(git -C "$tree" rev-parse "HEAD~$((n - pre))")
 		git -C "$tree" branch -f "$PREREQ" "$tip"
 		series_format "$tree" "$dir/$PREREQ" "base..$PREREQ" | sed "s|^|$PREREQ/|" > "$dir/series.pre"
 	fi
 	series_format "$tree" "$dir" "$tip..HEAD" > "$dir/series.main"
-	cat "$dir/series.pre" "$dir/series.main" 2>/dev/null > "$dir/series"
+	cat "$dir/series.pre" "$dir/series.main" > "$dir/series"
 	rm -f "$dir/series.pre" "$dir/series.main"
 }
 
