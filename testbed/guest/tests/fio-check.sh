@@ -4,14 +4,19 @@
 # fio-check.sh BDF BAR [-x]: the data path as a user drives it. Bind BDF to
 # vfio-pci, register BAR with `vfio-p2p register`, and run the short fio
 # jobs (fio-jobs/check-*.fio) with the p2pmem of the BAR as their buffers:
-# P2P reads with psync, libaio and io_uring, the same into DRAM, and fio's
-# own verify through P2P memory (writes the client's scratch namespace).
+# P2P reads with psync, libaio and io_uring, the same into DRAM, fio's own
+# verify through P2P memory (writes the client's scratch namespace), and
+# the P2P reads again with the buffers mapped through the VFIO device file
+# (`register --preload`, check-p2p-vfio.fio).
 #
 # Each job file must first be valid (fio --parse-only). Each registered run
 # must show the registration ("registered ..." from the tool, a p2pmem of
 # non-zero size seen by the command) before its fio result counts, and
 # after the last one the BAR must be unregistered, which only means
-# something if it was registered.
+# something if it was registered. Under --preload, every fio process must
+# also have mapped its buffers through the VFIO device fd (the
+# interposer's "mapped ... through VFIO device fd" lines): a job that fell
+# back to other memory would pass without testing anything.
 #
 # A job file passes when fio exits 0 and every job in it reports err=0.
 # With -x (no P2P path) each job whose buffers are P2P memory must fail
@@ -45,6 +50,13 @@ job_mem() {
 	awk '/^\[/ { s = substr($0, 2, index($0, "]") - 2); if (s != "global") names[++n] = s; next }
 		/^mem=/ { m = substr($0, 5); if (s == "global" || s == "") g = m; else mem[s] = m }
 		END { for (i = 1; i <= n; i++) print names[i], (names[i] in mem ? mem[names[i]] : (g == "" ? "malloc" : g)) }' "$1"
+}
+
+# job_procs JOBFILE: how many fio processes its jobs start (numjobs summed)
+job_procs() {
+	awk '/^\[/ { if (s != "" && s != "global") n += (j ? j : g); s = substr($0, 2, index($0, "]") - 2); j = 0; next }
+		/^numjobs=/ { if (s == "global") g = substr($0, 9); else j = substr($0, 9) }
+		END { if (s != "" && s != "global") n += (j ? j : g); print n }' g=1 "$1"
 }
 
 # fio_verdict WANT JOBFILE LOG RC: check every job's status line in LOG;
@@ -84,14 +96,16 @@ fio_verdict() {
 registered=0 unregistered=0
 run() {	# run WANT JOBFILE [register]: WANT is pass or fail
 	local want=$1 job=$2 out=$W/$2.log r why size
-	P2PMEM=$p2pmem/allocate fio --parse-only "$jobs/$job" > $W/parse.log 2>&1
+	P2PMEM=$p2pmem/allocate VFIO_P2P_MMAP_FILE=$W/placeholder \
+		fio --parse-only "$jobs/$job" > $W/parse.log 2>&1
 	tap_status $? "fio job file $job is valid (fio --parse-only)" ||
 		{ tap_diag_file $W/parse.log 10; return; }
-	if [ "${3:-}" = register ]; then
+	if [ -n "${3:-}" ]; then
 		# shellcheck disable=SC2016
-		"$GUEST_BIN/vfio-p2p" register "$bdf" --bar "$bar" -- \
+		"$GUEST_BIN/vfio-p2p" register "$bdf" --bar "$bar" ${3#register} -- \
 			sh -c 'echo "p2pmem size: $(cat "${VFIO_P2P_ALLOCATE%/allocate}/size" 2>&1)"
-				P2PMEM=$VFIO_P2P_ALLOCATE exec fio --output-format=normal "$0"' \
+				P2PMEM=$VFIO_P2P_ALLOCATE VFIO_P2P_PRELOAD_VERBOSE=1 \
+				exec fio --output-format=normal "$0"' \
 			"$jobs/$job" > "$out" 2>&1
 		r=$?
 		size=$(sed -n 's/^p2pmem size: \([0-9]*\)$/\1/p' "$out")
@@ -107,6 +121,13 @@ run() {	# run WANT JOBFILE [register]: WANT is pass or fail
 		r=$?
 	fi
 	[ -n "${RESULTS_DIR:-}" ] && cp "$out" "$RESULTS_DIR/fio-$bdf-$job.log"
+	if [ "${3:-}" = "register --preload" ]; then
+		procs=$(job_procs "$jobs/$job")
+		mapped=$(grep -c "^# vfio-p2p preload: mapped [0-9]* bytes at BAR $bar+0x[0-9a-f]* of $bdf through VFIO device fd " "$out")
+		[ "$mapped" -ge "$procs" ]
+		tap_status $? "fio $job: each of its $procs processes mapped its buffers through the VFIO device fd ($mapped mappings)" ||
+			grep -E 'preload|mmap' "$out" | head -n 10 | sed 's/^/# /'
+	fi
 	if why=$(fio_verdict "$want" "$job" "$out" "$r"); then
 		tap_result ok "fio $job via BAR$bar of $bdf: exit $r, every job as expected ($want)"
 	else
@@ -120,6 +141,7 @@ p2p=pass
 run "$p2p" check-p2p.fio register
 run pass check-dram.fio
 run "$p2p" check-verify.fio register
+run "$p2p" check-p2p-vfio.fio "register --preload"
 
 # After each command the tool has unregistered: the pool is gone. That
 # says something only if the BAR was registered at all.
