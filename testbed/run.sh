@@ -24,6 +24,15 @@ vm_run p2p run "$plan" "$FLAVOR" > "$BUILD/run-vm.log"
 res=$BUILD/results-run
 . "$res/devices" 2>/dev/null
 
+series_id() {	# the commit of patches/, "+ local changes" if they differ from it
+	local c
+	c=$(git -C "$TOP" log -1 --format=%h -- patches 2>/dev/null) || { echo unknown; return; }
+	if [ -n "$(git -C "$TOP" status --porcelain -- patches 2>/dev/null)" ]; then
+		echo "commit $c + local changes"
+	else
+		echo "commit $c"
+	fi
+}
 field() {	# field TEST KEY: a value from the test's "# result" line
 	sed -n "s/^# result .*$2=\([^ ]*\).*/\1/p" "$res/$1.out" 2>/dev/null | head -n 1
 }
@@ -43,6 +52,8 @@ row() {	# row ENGINE LABEL TEST BASELINE
 		"$(verified "$3")" "$(where "$3")"
 }
 
+# The report, also kept in $BUILD/run-report.txt for testbed/run-readme.sh
+report() {
 echo
 echo "What ran (TCG guest, $FLAVOR kernel, topology in testbed/topology.sh):"
 echo "  client    ${CLIENT_BDF:-?}  NVMe on the nvme driver; ${CLIENT_BLK:-?} holds a known pattern"
@@ -62,11 +73,19 @@ done
 row "fio" "DRAM, io_uring 1m qd32" dram-fio dram-fio
 row "fio" "ivshmem BAR2, io_uring 1m qd32" shm-fio dram-fio
 echo
-echo "  verified: every byte of the buffer was read back through the BAR mapping"
-echo "  and matched the image. 'buffer in BAR' is where the reader placed its buffer"
-echo "  (the mapping's file offset asks for it, vfio_p2p_where() decoded it back)."
+echo "  verified: after each pass every byte of the buffer was read back through"
+echo "  the BAR's sysfs resourceN file (not the p2pmem mapping the NVMe wrote"
+echo "  through; DRAM: the buffer itself) and matched the image. 'buffer in BAR' is"
+echo "  where the reader placed its buffer (the mapping's file offset asks for it,"
+echo "  vfio_p2p_where() decoded it back). fio: its job's own verdict, no byte check."
 echo "  QEMU emulates every access to the NVMe CMB,"
 echo "  so P2P into it is slow; the RAM-backed BAR shows the path's own cost."
 echo
+}
+{
+	echo "make run: $(date -u '+%Y-%m-%d %H:%M UTC'), $FLAVOR kernel, series of $(series_id), $SECONDS s in all"
+	report
+} > "$BUILD/run-report.txt"
+tail -n +2 "$BUILD/run-report.txt"
 grep -E '^  FAILED' "$BUILD/run-vm.log"
 results_summary
