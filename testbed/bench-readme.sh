@@ -16,14 +16,14 @@ BEGIN_MARK='<!-- bench-report begin: written by testbed/bench-readme.sh from ben
 END_MARK='<!-- bench-report end -->'
 
 [ -r "$report" ] || die "no bench report in $report: run 'make bench'"
-grep -q -F -x "$BEGIN_MARK" "$readme" && grep -q -F -x "$END_MARK" "$readme" ||
-	die "$readme lacks the bench-report marker comments"
+block=$(mktemp)
+tb_cleanup_add "rm -f '$block'"
 
-python3 - "$report" "$readme" "$BEGIN_MARK" "$END_MARK" <<'EOF'
+python3 - "$report" > "$block" <<'EOF'
 import re
 import sys
 
-report, readme, begin, end = sys.argv[1:]
+report = sys.argv[1]
 text = open(report).read()
 
 
@@ -61,7 +61,7 @@ for r in rows:
     v = re.search(r'\*\*(\w+)\*\*', r[2])
     verdicts.append('| %s | %s: %s |' % (r[0], v.group(1) if v else r[2], r[1]))
 
-out = [begin, '',
+out = ['',
        'From the last `make bench` (%s, perf kernel, one boot; '
        'bench/report.md has every figure and why each target was met '
        'or missed).' % (stamp.group(1) if stamp else 'date unknown'), '',
@@ -75,11 +75,8 @@ out = [begin, '',
        'of the struct pages, returned:', ''] + pick(
            'Reset cost with and without a registration',
            ['case', 'reset ms', 'reset /none', 'reset per round',
-            'until free ms', 'until free /none']) + ['', end]
-
-doc = open(readme).read()
-a = doc.index(begin)
-b = doc.index(end) + len(end)
-open(readme, 'w').write(doc[:a] + '\n'.join(out) + doc[b:])
+            'until free ms', 'until free /none']) + ['']
+print('\n'.join(out))
 EOF
+readme_put_block "$readme" "$BEGIN_MARK" "$END_MARK" "$block"
 echo "bench-readme: $readme updated from $report"

@@ -42,6 +42,26 @@ build_steps() {
 	phase "guest tools" "$TESTBED/build-guest.sh" "$flavor"
 }
 
+# readme_put_block FILE BEGIN END CONTENT: replace what lies between the
+# lines BEGIN and END of FILE (marker comments, kept) with the lines of the
+# file CONTENT; fails if FILE lacks either marker. For the scripts that
+# quote a command's last report in README.md.
+readme_put_block() {
+	grep -q -F -x "$2" "$1" && grep -q -F -x "$3" "$1" ||
+		die "$1 lacks the marker comments $2 and $3"
+	python3 - "$@" <<'EOF'
+import sys
+
+path, begin, end, content = sys.argv[1:]
+lines = open(path).read().split('\n')
+i = lines.index(begin)
+j = lines.index(end, i)
+text = open(content).read()
+lines[i + 1:j] = (text[:-1] if text.endswith('\n') else text).split('\n')
+open(path, 'w').write('\n'.join(lines))
+EOF
+}
+
 # guest_env: the KEY=VALUE lines every guest test finds in its environment
 # (vm_run writes them to the results share, the guest init sources them):
 # where the test bed's guest side is, and what topology.sh says about the

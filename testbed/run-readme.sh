@@ -19,14 +19,13 @@ END_MARK='<!-- run-report end -->'
 head -n 1 "$report" | grep -q '^make run: ' ||
 	die "$report does not start with the 'make run:' line that testbed/run.sh writes"
 grep -q "^  engine .* MB/s " "$report" || die "$report has no results table"
-grep -q -F -x "$BEGIN_MARK" "$readme" && grep -q -F -x "$END_MARK" "$readme" ||
-	die "$readme lacks the run-report marker comments"
+block=$(mktemp)
+tb_cleanup_add "rm -f '$block'"
 
-python3 - "$report" "$readme" "$BEGIN_MARK" "$END_MARK" <<'EOF'
+python3 - "$report" > "$block" <<'EOF'
 import sys
 
-report, readme, begin, end = sys.argv[1:]
-lines = open(report).read().splitlines()
+lines = open(sys.argv[1]).read().splitlines()
 when = lines[0][len('make run: '):]
 body = lines[1:]
 while body and not body[0].strip():
@@ -34,15 +33,10 @@ while body and not body[0].strip():
 while body and not body[-1].strip():
     body.pop()
 
-out = [begin, '',
-       'From the last `make run` (%s):' % when, '']
+out = ['', 'From the last `make run` (%s):' % when, '']
 out += [('    ' + l.rstrip()) if l.strip() else '' for l in body]
-out += ['', end]
-
-text = open(readme).read().split('\n')
-i = text.index(begin)
-j = text.index(end, i)
-text[i:j + 1] = out
-open(readme, 'w').write('\n'.join(text))
+out += ['']
+print('\n'.join(out))
 EOF
-echo "README.md: make run report of $(head -n 1 "$report" | cut -d, -f1 | sed 's/^make run: //')"
+readme_put_block "$readme" "$BEGIN_MARK" "$END_MARK" "$block"
+echo "run-readme: $readme updated from $report"
