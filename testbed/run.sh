@@ -54,33 +54,33 @@ row() {	# row ENGINE LABEL TEST BASELINE
 
 # The report, also kept in $BUILD/run-report.txt for testbed/run-readme.sh
 report() {
-echo
-echo "What ran (TCG guest, $FLAVOR kernel, topology in testbed/topology.sh):"
-echo "  client    ${CLIENT_BDF:-?}  NVMe on the nvme driver; ${CLIENT_BLK:-?} holds a known pattern"
-echo "  provider  ${SHM_BDF:-?}  ivshmem, 256 MiB RAM-backed BAR2, bound to vfio-pci"
-echo "  provider  ${PROVIDER_BDF:-?}  NVMe, 64 MiB CMB in BAR2, bound to vfio-pci"
-echo "  'vfio-p2p register BDF --bar 2 -- READER' registers BAR2 through"
-echo "  VFIO_DEVICE_FEATURE_P2P_REGISTER, runs the reader, then unregisters."
-echo "  The reader maps p2pmem/allocate and reads 32 MiB from the client with"
-echo "  O_DIRECT into a 4 MiB buffer: the NVMe DMAs straight into the BAR."
-echo
-printf '  %-9s %-34s %9s %8s %9s  %s\n' engine into MB/s "vs DRAM" verified "buffer in BAR"
-for e in io_uring psync; do
-	row "$e" "DRAM (baseline)" "dram-$e" "dram-$e"
-	row "$e" "ivshmem BAR2 (RAM-backed), P2P" "shm-$e" "dram-$e"
-	row "$e" "NVMe CMB BAR2, P2P" "cmb-$e" "dram-$e"
-done
-row "fio" "DRAM, io_uring 1m qd32" dram-fio dram-fio
-row "fio" "ivshmem BAR2, io_uring 1m qd32" shm-fio dram-fio
-echo
-echo "  verified: after each pass every byte of the buffer was read back through"
-echo "  the BAR's sysfs resourceN file (not the p2pmem mapping the NVMe wrote"
-echo "  through; DRAM: the buffer itself) and matched the image. 'buffer in BAR' is"
-echo "  where the reader placed its buffer (the mapping's file offset asks for it,"
-echo "  vfio_p2p_where() decoded it back). fio: its job's own verdict, no byte check."
-echo "  QEMU emulates every access to the NVMe CMB,"
-echo "  so P2P into it is slow; the RAM-backed BAR shows the path's own cost."
-echo
+	echo
+	echo "What ran (TCG guest, $FLAVOR kernel, topology in testbed/topology.sh):"
+	echo "  client    ${CLIENT_BDF:-?}  NVMe on the nvme driver; ${CLIENT_BLK:-?} holds a known pattern"
+	echo "  provider  ${SHM_BDF:-?}  ivshmem, 256 MiB RAM-backed BAR2, bound to vfio-pci"
+	echo "  provider  ${PROVIDER_BDF:-?}  NVMe, 64 MiB CMB in BAR2, bound to vfio-pci"
+	echo "  'vfio-p2p register BDF --bar 2 -- READER' registers BAR2 through"
+	echo "  VFIO_DEVICE_FEATURE_P2P_REGISTER, runs the reader, then unregisters."
+	echo "  The reader maps p2pmem/allocate and reads 32 MiB from the client with"
+	echo "  O_DIRECT into a 4 MiB buffer: the NVMe DMAs straight into the BAR."
+	echo
+	printf '  %-9s %-34s %9s %8s %9s  %s\n' engine into MB/s "vs DRAM" verified "buffer in BAR"
+	for e in io_uring psync; do
+		row "$e" "DRAM (baseline)" "dram-$e" "dram-$e"
+		row "$e" "ivshmem BAR2 (RAM-backed), P2P" "shm-$e" "dram-$e"
+		row "$e" "NVMe CMB BAR2, P2P" "cmb-$e" "dram-$e"
+	done
+	row "fio" "DRAM, io_uring 1m qd32" dram-fio dram-fio
+	row "fio" "ivshmem BAR2, io_uring 1m qd32" shm-fio dram-fio
+	echo
+	echo "  verified: after each pass every byte of the buffer was read back through"
+	echo "  the BAR's sysfs resourceN file (not the p2pmem mapping the NVMe wrote"
+	echo "  through; DRAM: the buffer itself) and matched the image. 'buffer in BAR' is"
+	echo "  where the reader placed its buffer (the mapping's file offset asks for it,"
+	echo "  vfio_p2p_where() decoded it back). fio: its job's own verdict, no byte check."
+	echo "  QEMU emulates every access to the NVMe CMB,"
+	echo "  so P2P into it is slow; the RAM-backed BAR shows the path's own cost."
+	echo
 }
 {
 	echo "make run: $(date -u '+%Y-%m-%d %H:%M UTC'), $FLAVOR kernel, series of $(series_id), $SECONDS s in all"

@@ -94,14 +94,17 @@ fio_verdict() {
 }
 
 registered=0 unregistered=0
-run() {	# run WANT JOBFILE [register]: WANT is pass or fail
-	local want=$1 job=$2 out=$W/$2.log r why size
+# run WANT JOBFILE [register | "register --preload"]: WANT is pass or fail;
+# with register, fio runs under `vfio-p2p register` (and its options)
+run() {
+	local want=$1 job=$2 out=$W/$2.log r why size procs mapped
 	P2PMEM=$p2pmem/allocate VFIO_P2P_MMAP_FILE=$W/placeholder \
 		fio --parse-only "$jobs/$job" > $W/parse.log 2>&1
 	tap_status $? "fio job file $job is valid (fio --parse-only)" ||
 		{ tap_diag_file $W/parse.log 10; return; }
 	if [ -n "${3:-}" ]; then
-		# shellcheck disable=SC2016
+		# (${3#register}: the options after "register", split into words)
+		# shellcheck disable=SC2016,SC2086
 		"$GUEST_BIN/vfio-p2p" register "$bdf" --bar "$bar" ${3#register} -- \
 			sh -c 'echo "p2pmem size: $(cat "${VFIO_P2P_ALLOCATE%/allocate}/size" 2>&1)"
 				P2PMEM=$VFIO_P2P_ALLOCATE VFIO_P2P_PRELOAD_VERBOSE=1 \
